@@ -1,0 +1,58 @@
+"""Showing plotly figures so that they are readable with and without a kernel.
+
+:func:`show` emits one output with the interactive plotly JSON (JupyterLab, VS Code, nbviewer with
+plotly) and, where a static export works offline (kaleido driving a local Chromium), a PNG that
+GitHub and plain HTML exports display. Set GAUGELAB_STATIC_PNG=0 to skip the PNG.
+"""
+
+from __future__ import annotations
+
+import atexit
+import base64
+import json
+import os
+import warnings
+
+import plotly.graph_objects as go
+import plotly.io as pio
+
+_png_works: bool | None = None
+
+
+def static_png(fig: go.Figure, width: int = 820, height: int = 460) -> bytes | None:
+    """The figure as PNG bytes, or None when no offline static export is available here."""
+    global _png_works
+    if os.environ.get("GAUGELAB_STATIC_PNG", "1") == "0" or _png_works is False:
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if _png_works is None:  # one browser for the whole session, not one per figure
+                import kaleido
+
+                kaleido.start_sync_server(silence_warnings=True)
+                atexit.register(kaleido.stop_sync_server, silence_warnings=True)
+            png = fig.to_image(format="png", width=width, height=height)
+    except Exception:  # no kaleido, or no Chromium for it: the interactive JSON still shows
+        _png_works = False
+        return None
+    _png_works = True
+    return png
+
+
+def mimebundle(fig: go.Figure, png: bool = True) -> dict:
+    """{"application/vnd.plotly.v1+json": ..., "image/png": ..., "text/plain": ...} for ``fig``."""
+    bundle = {
+        "application/vnd.plotly.v1+json": json.loads(pio.to_json(fig, validate=False)),
+        "text/plain": f"<plotly figure: {fig.layout.title.text or 'untitled'}>",
+    }
+    if png and (data := static_png(fig)) is not None:
+        bundle["image/png"] = base64.b64encode(data).decode()
+    return bundle
+
+
+def show(fig: go.Figure, png: bool = True) -> None:
+    """Display ``fig`` as interactive plotly plus (where possible) a static PNG fallback."""
+    from IPython.display import display
+
+    display(mimebundle(fig, png=png), raw=True)
