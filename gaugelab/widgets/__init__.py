@@ -3,3 +3,6 @@
 Each app is built from pure update functions that tests call without a browser or kernel, shows a
 static figure first (readable on GitHub, nbviewer and in HTML exports), then the live widget.
 """
+
+from gaugelab.widgets.landscape import LandscapeWidget  # noqa: E402,F401
+from gaugelab.widgets.relaxation import RelaxationPlayer  # noqa: E402,F401

@@ -1,0 +1,230 @@
+"""The reproduction protocol: every constant of GaugeLab's version of the paper's experiments.
+
+The source paper (R. Carmo Terin 2026, arXiv:2602.14729) gives only figure captions: its target
+function, sizes, initialisation, optimizer, step counts, grids and even the normalisation of λ are
+not known to us. The values below are **ours**, each with the reason it was chosen
+(:data:`RATIONALE`); none was tuned to make a claim of the paper come out. ``DEFAULT`` is what
+``python -m gaugelab reproduce`` runs; :func:`quick` is a small variant for CI and notebooks.
+
+Definitions used by :mod:`gaugelab.experiments`:
+- Divergence (identical to :func:`gaugelab.train`): at step t the full-batch training loss L(θ_t)
+  is not finite, the parameters are not finite, or L(θ_t) > ``divergence_factor`` ×
+  max(L(θ_0), L_0, 1e-12) with L_0 = (1/2N) Σ‖y_n‖²; a run is *stable* if it never diverges
+  within ``steps`` steps.
+- Stable range of an arm: the largest η of ``lr_grid`` such that every seed is stable at that η
+  and at every smaller η of the grid.
+- Scale drift (``drift_metric``): "mean_abs_delta" is mean_j |δ_j(t)|, the size of the imbalance
+  (THEORY §2); "drift_from_start" is mean_j |δ_j(t) − δ_j(0)|. Both are recorded; the first is the
+  headline (under plain GD it grows at O(η²) per step, THEORY §3).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from gaugelab.data import TARGETS, Dataset, toy_regression
+from gaugelab.nets import two_layer
+
+DRIFT_METRICS = ("mean_abs_delta", "drift_from_start")
+
+#: The paper's invariance statistics (fig. 5 caption): min, median, max of Δ_inv over 200 rescalings.
+PAPER_INVARIANCE = (3.99e-18, 6.68e-18, 1.14e-17)
+
+#: Why each value of :data:`DEFAULT` is what it is (table 1 prints these beside the values).
+RATIONALE = {
+    "target": "smooth, non-monotone 1-D target f*(x) = sin 2x; the paper's target is not stated",
+    "n_train": "64 noisy samples on [-2, 2]: a small full-batch problem, as in the paper's toy setup",
+    "noise": "σ = 0.1 Gaussian label noise: visible in fig. 2, small beside the target's range",
+    "n_val": "201-point noiseless grid on [-3, 3] (the caption's range; it includes extrapolation)",
+    "data_seed": "one fixed data set; seeds vary the network initialisation only",
+    "width": "32 hidden ReLU units: enough to fit sin 2x, small enough for thousands of runs",
+    "init": "PyTorch's default nn.Linear initialisation (seeded), then moved along the orbit to ρ0",
+    "rho0": "every neuron starts at ρ_j = 2 (‖u_j‖/‖a_j‖ = e²), about the mean ρ of PyTorch's "
+    "default init (≈ 2.3 at width 32)",
+    "rho0_contrast": "the balanced start ρ_j = 0 (same functions as the ρ0 start): the regime where "
+    "the penalty has nothing to remove at t = 0",
+    "optimizer": "full-batch gradient descent, so that stability is a property of η alone",
+    "steps": "1000 steps: in a 2000-step pilot every divergence happened by step 691",
+    "record_every": "drift and loss curves recorded every 20 steps",
+    "lr_ref": "η = 0.1 for the λ sweep: stable for every seed at every λ below the upper limit",
+    "lam_fix": "λ = 0.2 in OUR normalisation R = (λ/4) Σ δ²; the paper's normalisation is unknown",
+    "lam_grid": "λ sweep from 0 through and past the upper limit 1/(η max(‖u‖² + ‖a‖²)) ≈ 6–30 at η = 0.1",
+    "lr_grid": "η from 0.1 to 2.5, step 0.1 between 0.6 and 1.2 where a pilot found the edges",
+    "map_lam_grid": "λ of the (η, λ) stability map: 0, lam_fix, and two values near/past the upper limit",
+    "drift_lrs": "η at which scale drift is shown: a small step and one near the baseline's edge",
+    "n_seeds": "10 initialisation seeds per configuration (mean ± std)",
+    "divergence_factor": "the rule of gaugelab.train: loss > 1e4 × max(L(θ_0), L_0), or non-finite",
+    "drift_metric": "mean_j |δ_j(t)|: the size of the imbalance, which GD changes at O(η²) per step",
+    "invariance_samples": "200 random neuron-wise rescalings, as in the paper's fig. 5",
+    "invariance_log_alpha": "log α_j ~ U[-2, 2] independently per neuron (the paper's law is unknown)",
+}
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """Every constant of the reproduction, in one place (see :data:`RATIONALE` for the reasons)."""
+
+    name: str = "default"
+    # data (fig. 2)
+    target: str = "sin"
+    n_train: int = 64
+    noise: float = 0.1
+    n_val: int = 201
+    train_range: tuple[float, float] = (-2.0, 2.0)
+    val_range: tuple[float, float] = (-3.0, 3.0)
+    data_seed: int = 0
+    # model
+    width: int = 32
+    activation: str = "relu"
+    init: str = "pytorch-default"
+    init_scale: float = 1.0
+    rho0: float = 2.0
+    rho0_contrast: float = 0.0
+    # optimisation
+    optimizer: str = "gd"
+    steps: int = 1000
+    record_every: int = 20
+    divergence_factor: float = 1e4
+    # grids
+    lr_ref: float = 0.1
+    lam_fix: float = 0.2
+    lam_grid: tuple[float, ...] = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0)
+    lr_grid: tuple[float, ...] = (0.1, 0.2, 0.4, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.4, 1.6, 1.8, 2.0, 2.5)
+    map_lam_grid: tuple[float, ...] = (0.0, 0.2, 1.0, 5.0)
+    drift_lrs: tuple[float, ...] = (0.1, 0.7)
+    n_seeds: int = 10
+    seed_offset: int = 0
+    drift_metric: str = "mean_abs_delta"
+    # invariance (fig. 5)
+    invariance_samples: int = 200
+    invariance_log_alpha: tuple[float, float] = (-2.0, 2.0)
+
+    def __post_init__(self):
+        if self.target not in TARGETS:
+            raise ValueError(f"target: expected one of {sorted(TARGETS)}, got {self.target!r}")
+        for name in ("n_train", "n_val", "width", "record_every", "n_seeds", "invariance_samples"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name}: expected a positive integer, got {v!r}")
+        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 1:
+            raise ValueError(f"steps: expected a positive integer, got {self.steps!r}")
+        if self.optimizer != "gd":
+            raise ValueError(
+                f"optimizer: the ensemble trainer runs full-batch 'gd' only, got {self.optimizer!r}"
+            )
+        if self.init != "pytorch-default":
+            raise ValueError(f"init: expected 'pytorch-default', got {self.init!r}")
+        if self.drift_metric not in DRIFT_METRICS:
+            raise ValueError(f"drift_metric: expected one of {DRIFT_METRICS}, got {self.drift_metric!r}")
+        for name in ("noise",):
+            if not (math.isfinite(getattr(self, name)) and getattr(self, name) >= 0):
+                raise ValueError(f"{name}: expected a non-negative finite number, got {getattr(self, name)}")
+        for name in ("lr_ref", "lam_fix", "init_scale", "divergence_factor"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and (v > 0 or (name == "lam_fix" and v >= 0))):
+                raise ValueError(f"{name}: expected a positive finite number, got {v}")
+        for name in ("lam_grid", "lr_grid", "map_lam_grid", "drift_lrs"):
+            g = getattr(self, name)
+            if not g or any(not math.isfinite(v) or v < 0 for v in g) or list(g) != sorted(set(g)):
+                raise ValueError(f"{name}: expected increasing non-negative finite numbers, got {g}")
+        if min(self.lr_grid) <= 0:
+            raise ValueError(f"lr_grid: expected step sizes > 0, got {self.lr_grid}")
+        if 0.0 not in self.lam_grid or 0.0 not in self.map_lam_grid:
+            raise ValueError("lam_grid, map_lam_grid: expected both to include λ = 0 (the baseline)")
+        if self.lam_fix not in self.map_lam_grid:
+            raise ValueError(
+                f"lam_fix: expected a value of map_lam_grid {self.map_lam_grid}, got {self.lam_fix}"
+            )
+        if not set(self.drift_lrs) <= set(self.lr_grid):
+            raise ValueError(f"drift_lrs: expected values of lr_grid, got {self.drift_lrs}")
+        if not all(math.isfinite(r) for r in (self.rho0, self.rho0_contrast)):
+            raise ValueError("rho0, rho0_contrast: expected finite numbers")
+
+    # -- derived quantities ------------------------------------------------------------------
+    @property
+    def seeds(self) -> list[int]:
+        """The initialisation seeds: seed_offset, ..., seed_offset + n_seeds − 1."""
+        return list(range(self.seed_offset, self.seed_offset + self.n_seeds))
+
+    @property
+    def rho0s(self) -> tuple[float, float]:
+        """(rho0, rho0_contrast): the two initial-imbalance settings every experiment runs."""
+        return (self.rho0, self.rho0_contrast)
+
+    def dataset(self) -> Dataset:
+        """The toy regression of fig. 2 with this protocol's constants."""
+        return toy_regression(
+            n_train=self.n_train,
+            noise=self.noise,
+            target=self.target,
+            n_val=self.n_val,
+            train_range=self.train_range,
+            val_range=self.val_range,
+            seed=self.data_seed,
+        )
+
+    def model(self, seed: int, rho0: float | None = None) -> nn.Sequential:
+        """The initial network for ``seed``: ``gl.two_layer(1, width, seed=seed, rho0=rho0)``."""
+        rho0 = self.rho0 if rho0 is None else rho0
+        return two_layer(
+            1, self.width, 1, activation=self.activation, seed=seed, rho0=rho0, init_scale=self.init_scale
+        )
+
+    def target_function(self, x: torch.Tensor) -> torch.Tensor:
+        """The noiseless target f*(x)."""
+        return TARGETS[self.target](x)
+
+    def with_seeds(self, n_seeds: int) -> Protocol:
+        """The same protocol with ``n_seeds`` seeds."""
+        return dataclasses.replace(self, n_seeds=n_seeds)
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def table(self) -> list[tuple[str, str, str]]:
+        """Table 1: (field, value, why) for every constant."""
+        rows = []
+        for f in dataclasses.fields(self):
+            if f.name == "name":
+                continue
+            why = RATIONALE.get(f.name, "")
+            rows.append((f.name, _fmt(getattr(self, f.name)), why))
+        return rows
+
+
+def _fmt(v) -> str:
+    if isinstance(v, tuple):
+        return ", ".join(_fmt(x) for x in v)
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
+DEFAULT = Protocol()
+
+
+def quick() -> Protocol:
+    """A small version of :data:`DEFAULT` for CI and notebooks (seconds): 3 seeds, 300 steps, coarse grids.
+
+    Its numbers are a smoke test, not results: divergence that needs more than 300 steps is missed.
+    """
+    return dataclasses.replace(
+        DEFAULT,
+        name="quick",
+        steps=300,
+        record_every=20,
+        n_seeds=3,
+        lam_grid=(0.0, 0.05, 0.2, 1.0, 5.0, 20.0),
+        lr_grid=(0.1, 0.4, 0.7, 1.0, 1.3, 1.6, 2.0),
+        map_lam_grid=(0.0, 0.2, 1.0, 5.0),
+        drift_lrs=(0.1, 0.7),
+        invariance_samples=200,
+    )
+
+
+QUICK = quick()

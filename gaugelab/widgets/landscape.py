@@ -1,0 +1,343 @@
+"""Scalar-toy landscape: L(a, w) = ½(a·w − y)² with its orbits, and GD with and without the penalty.
+
+THEORY §5 with x = 1: f = a·w·x is the two-layer net ``gl.two_layer(1, 1, 1, bias=False)`` with
+u = w and a the outgoing weight. For w > 0 and x = 1 the ReLU net and the linear one coincide; we
+build the toy with the identity activation so that it stays the exact scalar toy even when a large
+step throws w below zero. The gauge orbits are the hyperbolas a·w = const (the function is constant
+on each); the minima form the orbit a·w = y. Gradient flow of L conserves δ = w² − a², so its
+paths run along the hyperbolas w² − a² = δ(0), which cross the orbits at right angles. The penalty
+R_λ = (λ/4)(w² − a²)² (``gl.gauge_penalty``) pushes along the orbits toward the balanced lines
+|a| = |w|, where the minimum is flattest: the top Hessian eigenvalue there is a² + w² ≥ 2|y|.
+
+Trajectories are computed by autograd of ``gl.half_mse`` + ``gl.gauge_penalty`` on the toy model
+(:func:`toy_descent`); :class:`LandscapeWidget` only wires the pure functions to ipywidgets and a
+plotly ``FigureWidget``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import ipywidgets as widgets
+import plotly.graph_objects as go
+import torch
+from torch import nn
+
+import gaugelab as gl
+from gaugelab._check import nonnegative_number, positive_number
+
+LIM = 3.0  # the plotted square [−LIM, LIM]²
+
+
+def _finite(value, name: str) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name}: expected a finite number, got {value!r}") from None
+    if not math.isfinite(v):
+        raise ValueError(f"{name}: expected a finite number, got {value!r}")
+    return v
+
+
+def toy_model(a: float, w: float) -> nn.Sequential:
+    """The scalar toy f(x) = a·σ(w·x) as ``gl.two_layer(1, 1, 1, bias=False, activation="identity")``."""
+    a, w = _finite(a, "a"), _finite(w, "w")
+    model = gl.two_layer(1, 1, 1, bias=False, activation="identity")
+    with torch.no_grad():
+        model[0].weight.fill_(w)
+        model[2].weight.fill_(a)
+    return model
+
+
+@dataclass
+class ToyRun:
+    """A GD path in the (a, w) plane: a, w, loss L (without the penalty) at every recorded step."""
+
+    a: torch.Tensor
+    w: torch.Tensor
+    loss: torch.Tensor
+    lr: float
+    lam: float
+    with_loss: bool
+    diverged: bool = False
+    diverged_step: int | None = None
+
+    @property
+    def delta(self) -> torch.Tensor:
+        """δ = w² − a² along the path (u = w, so δ = ‖u‖² − ‖a‖²)."""
+        return self.w**2 - self.a**2
+
+    @property
+    def product(self) -> torch.Tensor:
+        """a·w along the path: the orbit label (the function f(1))."""
+        return self.a * self.w
+
+
+def toy_descent(
+    a0: float,
+    w0: float,
+    lr: float,
+    lam: float = 0.0,
+    steps: int = 80,
+    y: float = 1.0,
+    with_loss: bool = True,
+) -> ToyRun:
+    """GD θ ← θ − η ∇(L + R_λ) on the scalar toy from (a0, w0), L = ``gl.half_mse`` at x = 1.
+
+    ``with_loss=False`` descends R_λ alone (the path then stays on its orbit a·w = a0·w0 up to
+    O(η²) per step). Divergence (non-finite, or |a| or |w| above 1e3) stops the path and is
+    reported in the result, never raised.
+    """
+    return toy_descents(a0, w0, lr, [lam], steps, y, with_loss)[0]
+
+
+def toy_descents(
+    a0: float,
+    w0: float,
+    lr: float,
+    lams,
+    steps: int = 80,
+    y: float = 1.0,
+    with_loss: bool = True,
+) -> list[ToyRun]:
+    """:func:`toy_descent` for several λ at once from the same start (one backward pass per step).
+
+    The paths are independent toy models; the gradient of the sum of their objectives with
+    respect to one model's (a, w) is that model's own gradient.
+    """
+    lr = positive_number(lr, "lr")
+    lams = [nonnegative_number(lam, "lam") for lam in lams]
+    y = _finite(y, "y")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+        raise ValueError(f"steps: expected an integer >= 0, got {steps!r}")
+    if not with_loss and min(lams) == 0:
+        raise ValueError("lam: with with_loss=False the objective is R_λ alone, so lam must be > 0")
+    models = [toy_model(a0, w0) for _ in lams]
+    x = torch.ones(1, 1, dtype=torch.float64)
+    target = torch.full((1, 1), y, dtype=torch.float64)
+    hist = [([float(a0)], [float(w0)], []) for _ in lams]
+    diverged: list[int | None] = [None] * len(lams)
+    for k in range(1, steps + 1):
+        active = [i for i in range(len(lams)) if diverged[i] is None]
+        if not active:
+            break
+        objective = torch.zeros((), dtype=torch.float64)
+        for i in active:
+            loss = gl.half_mse(models[i](x), target)
+            hist[i][2].append(float(loss.detach()))
+            if with_loss:
+                objective = objective + loss
+            if lams[i] > 0:
+                objective = objective + gl.gauge_penalty(models[i], lams[i])
+        params = [p for i in active for p in (models[i][0].weight, models[i][2].weight)]
+        grads = torch.autograd.grad(objective, params)
+        with torch.no_grad():
+            for p, g in zip(params, grads):
+                p.sub_(lr * g)
+        for i in active:
+            a, w = float(models[i][2].weight.detach()), float(models[i][0].weight.detach())
+            if not (math.isfinite(a) and math.isfinite(w)) or max(abs(a), abs(w)) > 1e3:
+                diverged[i] = k
+                continue
+            hist[i][0].append(a)
+            hist[i][1].append(w)
+    runs = []
+    dt = torch.float64
+    for i, lam in enumerate(lams):
+        a_hist, w_hist, loss_hist = hist[i]
+        if diverged[i] is None:
+            with torch.no_grad():
+                loss_hist.append(float(gl.half_mse(models[i](x), target)))
+        runs.append(
+            ToyRun(
+                a=torch.tensor(a_hist, dtype=dt),
+                w=torch.tensor(w_hist, dtype=dt),
+                loss=torch.tensor(loss_hist[: len(a_hist)], dtype=dt),
+                lr=lr,
+                lam=lam,
+                with_loss=with_loss,
+                diverged=diverged[i] is not None,
+                diverged_step=diverged[i],
+            )
+        )
+    return runs
+
+
+def loss_grid(
+    y: float = 1.0, lim: float = LIM, n: int = 101
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(a, w, L) with L[i, k] = ½(a_k·w_i − y)² on an n×n grid of [−lim, lim]², via ``gl.half_mse``."""
+    y = _finite(y, "y")
+    grid = torch.linspace(-lim, lim, n, dtype=torch.float64)
+    pred = grid[:, None] * grid[None, :]  # [i, k] = w_i · a_k (x = 1)
+    loss = gl.half_mse(pred.reshape(-1, 1, 1), torch.full((1, 1), y, dtype=torch.float64))
+    return grid, grid, loss.reshape(n, n)
+
+
+def orbit_curve(c: float, lim: float = LIM, n: int = 200) -> tuple[list, list]:
+    """Points of the orbit a·w = c inside [−lim, lim]² (both branches, separated by None)."""
+    c = _finite(c, "c")
+    if abs(c) < 1e-12:
+        return [-lim, lim, None, 0.0, 0.0], [0.0, 0.0, None, -lim, lim]
+    xs, ys = [], []
+    for sign in (1.0, -1.0):
+        lo = abs(c) / lim
+        a = torch.logspace(math.log10(lo), math.log10(lim), n, dtype=torch.float64) * sign
+        xs += a.tolist() + [None]
+        ys += (c / a).tolist() + [None]
+    return xs, ys
+
+
+def imbalance_curve(a0: float, w0: float, lim: float = LIM, n: int = 200) -> tuple[list, list]:
+    """The branch through (a0, w0) of the hyperbola w² − a² = δ0 (what gradient flow of L keeps)."""
+    a0, w0 = _finite(a0, "a0"), _finite(w0, "w0")
+    d0 = w0**2 - a0**2
+    s = torch.linspace(-lim, lim, n, dtype=torch.float64)
+    if d0 >= 0:  # w = ±√(a² + δ0), the sign of w0
+        return s.tolist(), (math.copysign(1.0, w0) * torch.sqrt(s**2 + d0)).tolist()
+    return (math.copysign(1.0, a0) * torch.sqrt(s**2 - d0)).tolist(), s.tolist()
+
+
+def describe(run: ToyRun, label: str) -> str:
+    """One readout line: where the path ended, its δ, L and a² + w² (the sharpness at a minimum)."""
+    a, w = float(run.a[-1]), float(run.w[-1])
+    text = (
+        f"<b>{label}</b>: end (a, w) = ({a:.3f}, {w:.3f}), δ = w² − a² = {w * w - a * a:.3f} "
+        f"(start {float(run.delta[0]):.3f}), L = {float(run.loss[-1]):.2e}, a² + w² = {a * a + w * w:.3f}"
+    )
+    if run.diverged:
+        text += f" <b style='color:#c00'>DIVERGED at step {run.diverged_step} (path cut there)</b>"
+    return text
+
+
+class LandscapeWidget:
+    """Sliders a0, w0, η, λ over the loss contours of the scalar toy, with two GD paths.
+
+    Attributes: ``fig`` (FigureWidget), ``a0``, ``w0``, ``lr``, ``lam`` (FloatSliders), ``readout``
+    (HTML), ``widget`` (the whole app), ``runs`` ((plain GD, GD + penalty) :class:`ToyRun`).
+    """
+
+    def __init__(
+        self,
+        a0: float = 0.3,
+        w0: float = 2.0,
+        lr: float = 0.05,
+        lam: float = 0.5,
+        y: float = 1.0,
+        steps: int = 80,
+    ):
+        self.y = _finite(y, "y")
+        self.steps = steps
+        slider = dict(continuous_update=True, readout_format=".2f")
+        self.a0 = widgets.FloatSlider(value=a0, min=-2.5, max=2.5, step=0.05, description="a₀", **slider)
+        self.w0 = widgets.FloatSlider(value=w0, min=0.1, max=2.5, step=0.05, description="w₀", **slider)
+        self.lr = widgets.FloatSlider(value=lr, min=0.01, max=1.2, step=0.01, description="η", **slider)
+        self.lam = widgets.FloatSlider(value=lam, min=0.0, max=2.0, step=0.05, description="λ", **slider)
+        self.readout = widgets.HTML()
+        self.fig = self._build_figure()
+        self._static = go.Figure(self.fig.to_dict())
+        for s in (self.a0, self.w0, self.lr, self.lam):
+            s.observe(self._on_change, names="value")
+        self.widget = widgets.VBox(
+            [widgets.HBox([self.a0, self.w0]), widgets.HBox([self.lr, self.lam]), self.readout, self.fig]
+        )
+
+    def compute(self, a0: float, w0: float, lr: float, lam: float) -> tuple[ToyRun, ToyRun]:
+        """(plain GD on L, GD on L + R_λ) from (a0, w0)."""
+        key = (a0, w0, lr)
+        if getattr(self, "_plain_key", None) == key:  # moving λ alone reuses the plain-GD path
+            plain = self._plain
+            soft = toy_descent(a0, w0, lr, lam, self.steps, self.y) if lam > 0 else plain
+        elif lam > 0:
+            plain, soft = toy_descents(a0, w0, lr, [0.0, lam], self.steps, self.y)
+        else:
+            plain = soft = toy_descent(a0, w0, lr, 0.0, self.steps, self.y)
+        self._plain_key, self._plain = key, plain
+        return plain, soft
+
+    def _title(self) -> str:
+        return (
+            f"L = ½(a·w − {self.y:g})² from (a₀, w₀) = ({self.a0.value:.2f}, {self.w0.value:.2f}), "
+            f"η = {self.lr.value:.2f}, λ = {self.lam.value:.2f}"
+        )
+
+    def _build_figure(self) -> go.FigureWidget:
+        a, w, loss = loss_grid(self.y, n=81)
+        fig = go.FigureWidget()
+        fig.add_contour(  # float32 arrays keep the stored figure small (plotly encodes them in base64)
+            x=a.numpy(),
+            y=w.numpy(),
+            z=torch.log10(loss + 1e-4).to(torch.float32).numpy(),
+            colorscale="Blues",
+            reversescale=True,
+            contours=dict(start=-3, end=2, size=0.5),
+            line=dict(width=0.5),
+            colorbar=dict(title="log₁₀ L", len=0.8),
+            hoverinfo="skip",
+            name="log10 L",
+        )
+        diag = [-LIM, LIM]
+        fig.add_scatter(
+            x=diag + [None] + diag,
+            y=diag + [None] + diag[::-1],
+            mode="lines",
+            line=dict(color="grey", width=1, dash="dot"),
+            name="balanced |a| = |w|",
+            hoverinfo="skip",
+        )
+        mx, my = orbit_curve(self.y)
+        fig.add_scatter(x=mx, y=my, mode="lines", line=dict(color="black", width=3), name="minima a·w = y")
+        fig.add_scatter(
+            mode="lines", line=dict(color="black", width=1.5, dash="dash"), name="orbit a·w = a₀w₀"
+        )
+        fig.add_scatter(
+            mode="lines", line=dict(color="#2ca02c", width=1.5, dash="dot"), name="conserved w² − a² = δ₀"
+        )
+        fig.add_scatter(mode="lines+markers", marker=dict(size=3), line=dict(color="#d62728"), name="GD on L")
+        fig.add_scatter(
+            mode="lines+markers", marker=dict(size=3), line=dict(color="#ff7f0e"), name="GD on L + R_λ"
+        )
+        fig.add_scatter(mode="markers", marker=dict(size=12, color="black", symbol="x"), name="start")
+        fig.update_layout(
+            title=dict(text=self._title(), font=dict(size=13)),
+            xaxis=dict(title="a (outgoing)", range=[-LIM, LIM], constrain="domain"),
+            yaxis=dict(title="w (incoming)", range=[-LIM, LIM], scaleanchor="x"),
+            height=520,
+            width=760,
+            margin=dict(l=60, r=20, t=50, b=50),
+            legend=dict(font=dict(size=10), x=1.12, y=1),
+        )
+        self._update(fig)
+        return fig
+
+    def _update(self, fig) -> None:
+        a0, w0, lr, lam = self.a0.value, self.w0.value, self.lr.value, self.lam.value
+        self.runs = plain, soft = self.compute(a0, w0, lr, lam)
+        ox, oy = orbit_curve(a0 * w0)
+        cx, cy = imbalance_curve(a0, w0)
+        fig.data[3].update(x=ox, y=oy)
+        fig.data[4].update(x=cx, y=cy)
+        fig.data[5].update(x=plain.a.tolist(), y=plain.w.tolist())
+        fig.data[6].update(x=soft.a.tolist(), y=soft.w.tolist(), visible=lam > 0)
+        fig.data[7].update(x=[a0], y=[w0])
+        fig.layout.title.text = self._title()
+        lines = [describe(plain, "GD on L")]
+        lines.append(
+            describe(soft, f"GD on L + R_λ (λ = {lam:.2f})") if lam > 0 else "<b>λ = 0</b>: penalty off"
+        )
+        lines.append(
+            f"balanced minimum: a² + w² = 2|y| = {2 * abs(self.y):g}; "
+            f"GD is stable near a minimum only if η < 2/(a² + w²)"
+        )
+        self.readout.value = "<br>".join(lines)
+
+    def _on_change(self, _change=None) -> None:
+        with self.fig.batch_update():
+            self._update(self.fig)
+
+    def show_static(self) -> None:
+        """Show the initial figure as a static plotly figure (+ PNG), readable without a kernel."""
+        from gaugelab.display import show
+
+        show(self._static)
