@@ -16,8 +16,11 @@ from gaugelab.losses import TrainingObjective
 from gaugelab.nets import as_input, as_target
 
 
-def _flat_loss(model: nn.Module, x, y, lam: float):
-    """θ (flat vector) ↦ L(θ) + R_λ(θ) for the model's architecture, and the current θ."""
+def flat_loss(model: nn.Module, x, y, lam: float = 0.0):
+    """θ (flat vector) ↦ L(θ) + R_λ(θ) for the model's architecture, and the current θ.
+
+    ``x``, ``y`` must already be tensors of the model's dtype and shape (see ``nets.as_input``).
+    """
     objective = TrainingObjective(model, lam)
     names = [f"model.{n}" for n, _ in model.named_parameters()]
     shapes = [p.shape for p in model.parameters()]
@@ -36,7 +39,7 @@ def hessian_vector_product(model: nn.Module, x, y, lam: float = 0.0):
     """A function v ↦ H v, H = ∇²(L + R_λ) at the model's parameters (flat order)."""
     x = as_input(model, x)
     y = as_target(model, y, x.shape[0])
-    loss, theta = _flat_loss(model, x, y, nonnegative_number(lam, "lam"))
+    loss, theta = flat_loss(model, x, y, nonnegative_number(lam, "lam"))
     g = grad(loss)
 
     def hvp(v: torch.Tensor) -> torch.Tensor:

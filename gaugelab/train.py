@@ -36,7 +36,9 @@ class TrainResult:
     loss: training loss L(θ_t) (no penalty); val_mse: validation MSE (if x_val, y_val given);
     delta, rho: (R, H) imbalances δ_j and log-scales ρ_j over all hidden neurons (ρ is NaN at a
     degenerate neuron); function_change: mean_n ‖f_{θ_t}(x_n) − f_{θ_0}(x_n)‖ on the probe inputs
-    (x_val if given, else x); diverged / diverged_step / reason: the divergence report.
+    (x_val if given, else x); diverged / diverged_step / reason: the divergence report;
+    outputs: (R, N, k) f_{θ_t} on the probe inputs (with ``record_outputs=True``); optimizer: the
+    torch optimizer at the end (its state included).
     """
 
     model: nn.Module
@@ -50,6 +52,8 @@ class TrainResult:
     diverged_step: int | None = None
     reason: str | None = None
     config: dict = field(default_factory=dict)
+    outputs: torch.Tensor | None = None
+    optimizer: torch.optim.Optimizer | None = None
 
     @property
     def final_loss(self) -> float:
@@ -92,17 +96,25 @@ def train(
     x_val=None,
     y_val=None,
     divergence_factor: float = 1e4,
+    probe=None,
+    record_outputs: bool = False,
+    before_step=None,
     progress: bool = False,
     inplace: bool = False,
 ) -> TrainResult:
     """Train ``model`` on (x, y) minimising L + R_λ; see the module docstring for the rules.
 
     optimizer: "gd" (full batch), "sgd" (minibatches of ``batch_size``, default min(32, N)),
-    "momentum" (heavy ball, ``momentum``), "adam" (``betas``). ``batch_size`` turns any of them
-    stochastic. ``model`` is copied unless ``inplace``.
+    "momentum" (heavy ball, ``momentum``), "adam" (``betas``), or any callable
+    ``make_optimizer(model) -> torch.optim.Optimizer`` (e.g. :class:`gaugelab.optim.PathSGD`; then
+    ``lr`` is only recorded and ``weight_decay``, ``momentum``, ``betas`` are the factory's business).
+    ``batch_size`` turns any of them stochastic. ``probe``: the inputs on which the function change
+    (and, with ``record_outputs``, f itself) is recorded; default x_val, else x.
+    ``before_step(t, model, optimizer)`` is called at every step t before the loss is evaluated
+    (e.g. to apply a gauge transformation mid-run). ``model`` is copied unless ``inplace``.
     """
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer: expected one of {OPTIMIZERS}, got {optimizer!r}")
+    if not (callable(optimizer) or optimizer in OPTIMIZERS):
+        raise ValueError(f"optimizer: expected one of {OPTIMIZERS} or a callable, got {optimizer!r}")
     lr = positive_number(lr, "lr")
     lam = nonnegative_number(lam, "lam")
     weight_decay = nonnegative_number(weight_decay, "weight_decay")
@@ -124,16 +136,24 @@ def train(
     if has_val:
         x_val = as_input(model, x_val, "x_val")
         y_val = as_target(model, y_val, x_val.shape[0], "y_val")
-    probe = x_val if has_val else x
+    if probe is not None:
+        probe = as_input(model, probe, "probe")
+    else:
+        probe = x_val if has_val else x
     with torch.no_grad():
         f0 = model(probe)
     gen = torch.Generator().manual_seed(seed)
     params = list(model.parameters())
-    opt = make_optimizer(params, optimizer, lr, weight_decay, momentum, betas)
+    if callable(optimizer):
+        opt = optimizer(model)
+    else:
+        opt = make_optimizer(params, optimizer, lr, weight_decay, momentum, betas)
 
-    rec: dict[str, list] = {k: [] for k in ("steps", "loss", "delta", "rho", "fchange", "val")}
+    rec: dict[str, list] = {k: [] for k in ("steps", "loss", "delta", "rho", "fchange", "val", "out")}
     diverged_step, reason, threshold, prev = None, None, None, None
     for t in tqdm(range(steps + 1), disable=not progress, desc="train", leave=False):
+        if before_step is not None:
+            before_step(t, model, opt)
         loss = half_mse(model(x), y)
         value = float(loss.detach())
         if threshold is None:
@@ -159,7 +179,10 @@ def train(
                 rec["loss"].append(value)
                 rec["delta"].append(flat(imbalance(model)).detach().clone())
                 rec["rho"].append(flat(log_scale(model, on_degenerate="nan")).detach().clone())
-                rec["fchange"].append(float((model(probe) - f0).norm(dim=1).mean()))
+                f_t = model(probe)
+                rec["fchange"].append(float((f_t - f0).norm(dim=1).mean()))
+                if record_outputs:
+                    rec["out"].append(f_t.clone())
                 if has_val:
                     rec["val"].append(float(mse(model(x_val), y_val)))
         if t == steps:
@@ -186,8 +209,10 @@ def train(
         diverged=diverged_step is not None,
         diverged_step=diverged_step,
         reason=reason,
+        outputs=torch.stack(rec["out"]) if record_outputs else None,
+        optimizer=opt,
         config=dict(
-            optimizer=optimizer,
+            optimizer=optimizer if isinstance(optimizer, str) else getattr(optimizer, "__name__", "custom"),
             lr=lr,
             lam=lam,
             weight_decay=weight_decay,

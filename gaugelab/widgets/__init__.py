@@ -6,3 +6,4 @@ static figure first (readable on GitHub, nbviewer and in HTML exports), then the
 
 from gaugelab.widgets.landscape import LandscapeWidget  # noqa: E402,F401
 from gaugelab.widgets.relaxation import RelaxationPlayer  # noqa: E402,F401
+from gaugelab.widgets.stability import StabilityApp  # noqa: E402,F401

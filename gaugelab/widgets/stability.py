@@ -1,0 +1,249 @@
+"""Sharpness on the orbit and the stable step (notebook 06).
+
+THEORY §5: GD near a minimum is linearly stable iff η < 2/λ_max. The loss is the same at every point
+of an orbit, λ_max is not. The app walks one orbit of a trained net — every hidden neuron rescaled
+by the same α = e^{ρ/2} from the balanced point, so that ρ_j = ρ for every neuron of a two-layer
+net — and at the chosen point runs a short full-batch GD with step η (``gl.train``), showing its
+loss curve and the verdict.
+
+λ_max is computed with :func:`gaugelab.top_hessian_eigenvalue` on a grid of ρ when the app is built
+(the ρ slider snaps to that grid). Verdict of one GD run: "diverged" exactly when ``gl.train``
+reports it; otherwise "left the minimum" when the loss rose above ``rise_factor`` × its start at
+some step (the run was unstable there and GD moved away — often to a flatter point), else "stable".
+"""
+
+from __future__ import annotations
+
+import math
+from contextlib import nullcontext
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+import gaugelab as gl
+from gaugelab.display import show
+
+
+def orbit_point(balanced: nn.Module, rho: float) -> nn.Module:
+    """The point α·θ_bal of the orbit with α_j = e^{ρ/2} for every hidden neuron (ρ_j = ρ, two layers)."""
+    alpha = math.exp(float(rho) / 2)
+    dtype = next(balanced.parameters()).dtype
+    return gl.rescale(balanced, [torch.full((w,), alpha, dtype=dtype) for w in gl.hidden_widths(balanced)])
+
+
+def sharpness_along_orbit(balanced: nn.Module, x, y, rhos, iters: int = 100) -> np.ndarray:
+    """λ_max(∇²L) at :func:`orbit_point` (balanced, ρ) for each ρ in ``rhos`` (Lanczos on HVPs)."""
+    return np.array(
+        [gl.top_hessian_eigenvalue(orbit_point(balanced, r), x, y, iters=iters) for r in rhos], dtype=float
+    )
+
+
+@dataclass
+class RunState:
+    """One GD run from an orbit point: readouts and the (finite) loss curve."""
+
+    rho: float
+    lr: float
+    lam_max: float
+    eta_max: float
+    steps: np.ndarray
+    loss: np.ndarray
+    diverged: bool
+    diverged_step: int | None
+    verdict: str
+
+
+def run_from(
+    balanced: nn.Module, x, y, rho: float, lr: float, lam_max: float, *, steps: int = 100, rise_factor=2.0
+) -> RunState:
+    """Run ``steps`` of GD (``gl.train``) with step ``lr`` from orbit_point(balanced, ρ); pure.
+
+    Only the recorded, finite losses are returned (``gl.train`` stops at divergence and keeps the
+    last finite state), so nothing here is ever NaN.
+    """
+    if not (math.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr: expected a positive finite number, got {lr!r}")
+    res = gl.train(orbit_point(balanced, rho), x, y, steps=steps, lr=lr, record_every=1)
+    loss = res.loss.numpy()
+    if res.diverged:
+        verdict = f"diverged at step {res.diverged_step} (reported by gl.train)"
+    elif loss.max() > rise_factor * loss[0]:
+        verdict = f"unstable: loss rose ×{loss.max() / loss[0]:.3g}, GD left this point (not diverged)"
+    else:
+        verdict = "stable"
+    return RunState(
+        rho=float(rho),
+        lr=float(lr),
+        lam_max=float(lam_max),
+        eta_max=2.0 / float(lam_max),
+        steps=res.steps.numpy(),
+        loss=loss,
+        diverged=res.diverged,
+        diverged_step=res.diverged_step,
+        verdict=verdict,
+    )
+
+
+def readout(state: RunState) -> str:
+    """The HTML readout line: λ_max, 2/λ_max, η and the verdict."""
+    colour = "green" if state.verdict == "stable" else "crimson"
+    return (
+        f"ρ = {state.rho:+.2f} &nbsp; λ<sub>max</sub> = {state.lam_max:.4g} &nbsp; "
+        f"2/λ<sub>max</sub> = {state.eta_max:.4g} &nbsp; η = {state.lr:.4g} "
+        f"(η·λ<sub>max</sub>/2 = {state.lr / state.eta_max:.3g}) &nbsp; "
+        f"<b style='color:{colour}'>{state.verdict}</b>"
+    )
+
+
+def title(state: RunState) -> str:
+    return f"ρ = {state.rho:+.2f}, η = {state.lr:.3g}: {state.verdict.split(':')[0].split(' (')[0]}"
+
+
+def build_figure(rhos, lam_max, state: RunState):
+    """The two-panel figure: λ_max along the orbit with the line 2/η; the GD loss curve."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        subplot_titles=("sharpness along the orbit", "GD from the chosen point"),
+        horizontal_spacing=0.12,
+    )
+    fig.add_trace(go.Scatter(x=rhos, y=lam_max, mode="lines+markers", name="λ_max(ρ)"), 1, 1)
+    fig.add_trace(
+        go.Scatter(x=[rhos[0], rhos[-1]], y=[2 / state.lr] * 2, mode="lines", name="2/η", line_dash="dash"),
+        1,
+        1,
+    )
+    fig.add_trace(
+        go.Scatter(x=[state.rho], y=[state.lam_max], mode="markers", name="chosen point", marker_size=12),
+        1,
+        1,
+    )
+    fig.add_trace(go.Scatter(x=state.steps, y=state.loss, mode="lines", name="training loss"), 1, 2)
+    fig.update_xaxes(title_text="ρ (orbit position, all neurons)", row=1, col=1)
+    fig.update_yaxes(title_text="λ_max", type="log", row=1, col=1)
+    fig.update_xaxes(title_text="GD step", row=1, col=2)
+    fig.update_yaxes(title_text="loss L", type="log", row=1, col=2)
+    fig.update_layout(title=title(state), height=420, width=900, margin=dict(t=70, l=60, r=20, b=50))
+    return fig
+
+
+def update_figure(fig, state: RunState) -> None:
+    """Write ``state`` into an existing figure (inside one ``batch_update`` when it is a widget)."""
+    ctx = fig.batch_update() if hasattr(fig, "batch_update") else nullcontext()
+    with ctx:
+        fig.data[1].y = [2 / state.lr] * 2
+        fig.data[2].x = [state.rho]
+        fig.data[2].y = [state.lam_max]
+        fig.data[3].x = state.steps
+        fig.data[3].y = state.loss
+        fig.layout.title.text = title(state)
+
+
+class StabilityApp:
+    """Orbit slider ρ (first) and step slider η; λ_max, 2/λ_max and the GD verdict update live.
+
+    ``model`` should sit near a minimum of the half-MSE on (x, y). The orbit is the one through
+    gl.balance(model) with all neurons rescaled alike. ``grid = (rhos, lam_max)`` reuses values
+    already computed by :func:`sharpness_along_orbit` on gl.balance(model) (then ``rho_range`` and
+    ``n_grid`` are ignored).
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        x,
+        y,
+        *,
+        rho_range=(-3.0, 3.0),
+        n_grid: int = 25,
+        lr=None,
+        lr_range=(1e-3, 2.0),
+        steps: int = 100,
+        rho: float = 0.0,
+        grid=None,
+    ):
+        self.x, self.y, self.steps = x, y, steps
+        self.balanced = gl.balance(model)
+        if grid is None:
+            lo, hi = float(rho_range[0]), float(rho_range[1])
+            if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+                raise ValueError(f"rho_range: expected (low, high) with low < high, got {rho_range!r}")
+            if not isinstance(n_grid, int) or n_grid < 2:
+                raise ValueError(f"n_grid: expected an integer >= 2, got {n_grid!r}")
+            self.rhos = np.linspace(lo, hi, n_grid)
+            self.lam_max = sharpness_along_orbit(self.balanced, x, y, self.rhos)
+        else:
+            self.rhos = np.asarray(grid[0], dtype=float)
+            self.lam_max = np.asarray(grid[1], dtype=float)
+            steps_ok = self.rhos.ndim == 1 and len(self.rhos) >= 2 and np.all(np.diff(self.rhos) > 0)
+            if not steps_ok or self.lam_max.shape != self.rhos.shape:
+                raise ValueError(
+                    "grid: expected (rhos, lam_max), increasing rhos of length >= 2, same shapes"
+                )
+        self.step = float(self.rhos[1] - self.rhos[0])
+        self.lr_range = (float(lr_range[0]), float(lr_range[1]))
+        i = self.index(rho)
+        self.lr = float(lr) if lr is not None else 0.9 * 2 / float(self.lam_max[i])
+        self.state = self.compute(float(self.rhos[i]), self.lr)
+        self._widget = None
+        self.fig = None
+
+    def index(self, rho: float) -> int:
+        """Index of the grid point nearest to ρ."""
+        return int(np.argmin(np.abs(self.rhos - float(rho))))
+
+    def compute(self, rho: float, lr: float) -> RunState:
+        """Pure: the run state for slider values (ρ snapped to the grid, η)."""
+        i = self.index(rho)
+        return run_from(
+            self.balanced, self.x, self.y, float(self.rhos[i]), lr, self.lam_max[i], steps=self.steps
+        )
+
+    def figure(self):
+        return build_figure(self.rhos, self.lam_max, self.state)
+
+    def show_static(self) -> None:
+        """A static snapshot of the initial state (for renderers without a kernel)."""
+        show(self.figure())
+
+    def _on_change(self, _change=None) -> None:
+        self.state = self.compute(self.rho_slider.value, self.lr_slider.value)
+        update_figure(self.fig, self.state)
+        self.readout.value = readout(self.state)
+
+    @property
+    def widget(self):
+        if self._widget is None:
+            import ipywidgets as W
+            import plotly.graph_objects as go
+
+            self.fig = go.FigureWidget(self.figure())
+            self.rho_slider = W.FloatSlider(
+                value=self.state.rho,
+                min=float(self.rhos[0]),
+                max=float(self.rhos[-1]),
+                step=self.step,
+                description="orbit ρ",
+                continuous_update=False,
+                readout_format=".2f",
+            )
+            self.lr_slider = W.FloatLogSlider(
+                value=self.lr,
+                base=10,
+                min=math.log10(self.lr_range[0]),
+                max=math.log10(self.lr_range[1]),
+                step=0.02,
+                description="step η",
+                continuous_update=False,
+                readout_format=".3g",
+            )
+            self.readout = W.HTML(readout(self.state))
+            self.rho_slider.observe(self._on_change, names="value")
+            self.lr_slider.observe(self._on_change, names="value")
+            self._widget = W.VBox([self.rho_slider, self.lr_slider, self.readout, self.fig])
+        return self._widget

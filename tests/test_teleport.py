@@ -1,0 +1,89 @@
+"""THEORY §7: symmetry teleportation moves along the orbit (f fixed) and changes its objective."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from conftest import flat_grad, inputs, targets
+
+import gaugelab as gl
+from gaugelab.teleport import orbit_objective, teleport
+
+
+def _trained(widths=(1, 6, 5, 1), steps=20):
+    data = gl.toy_regression(n_train=24, seed=0)
+    model = gl.train(gl.mlp(list(widths), seed=0), data.x_train, data.y_train, steps=steps, lr=0.05).model
+    return model, data.x_train, data.y_train
+
+
+@pytest.mark.parametrize(
+    "objective, maximize",
+    [
+        ("grad_norm", True),
+        ("grad_norm", False),
+        ("sharpness", False),
+        ("sharpness", True),
+        ("weight_norm", False),
+    ],
+)
+def test_teleport_keeps_f_and_moves_the_objective(objective, maximize):
+    model, x, y = _trained()
+    res = teleport(model, x, y, objective=objective, maximize=maximize, steps=15, lr=0.1)
+    xs = torch.linspace(-3, 3, 101, dtype=torch.float64)[:, None]
+    with torch.no_grad():
+        assert float((res.model(xs) - model(xs)).abs().max()) < 1e-12
+    assert res.function_change < 1e-12
+    j0, j1 = float(res.objective[0]), float(res.objective[-1])
+    assert (j1 > 1.05 * j0) if maximize else (j1 < 0.98 * j0)
+
+
+def test_objective_at_zero_matches_independent_computations():
+    model, x, y = _trained()
+    for name, expected in [
+        ("weight_norm", sum(float((p.detach() ** 2).sum()) for p in model.parameters())),
+        ("grad_norm", float((flat_grad(model, gl.half_mse(model(x), y)) ** 2).sum())),
+        ("sharpness", gl.top_hessian_eigenvalue(model, x, y)),
+    ]:
+        J, theta, P = orbit_objective(model, x, y, name)
+        assert float(J(torch.zeros(P.shape[1], dtype=torch.float64))) == pytest.approx(expected, rel=1e-9)
+
+
+def test_objective_along_the_orbit_equals_objective_of_rescaled_model():
+    model, x, y = _trained()
+    s = torch.linspace(-0.5, 0.7, 11, dtype=torch.float64)
+    moved = gl.rescale(model, [torch.exp(s[:6]), torch.exp(s[6:])])
+    J, _, P = orbit_objective(model, x, y, "sharpness")
+    assert float(J(s)) == pytest.approx(gl.top_hessian_eigenvalue(moved, x, y), rel=1e-9)
+
+
+def test_scalar_toy_min_sharpness_is_the_balanced_point():
+    """THEORY §5: at a minimum a·w = y, λ_max = a² + w² ≥ 2|y| with equality iff |a| = |w|."""
+    model = gl.two_layer(1, 1, 1, bias=False)
+    with torch.no_grad():
+        model[0].weight.fill_(3.0)
+        model[2].weight.fill_(0.5)
+    one, y = torch.ones(1, 1, dtype=torch.float64), torch.tensor([[1.5]], dtype=torch.float64)
+    res = teleport(model, one, y, objective="sharpness", steps=80, lr=0.05)
+    assert float(res.objective[0]) == pytest.approx(9.25, rel=1e-10)
+    assert float(res.objective[-1]) == pytest.approx(3.0, rel=1e-3)
+    w, a = res.model[0].weight.item(), res.model[2].weight.item()
+    assert abs(math.log(w / a)) < 0.06
+
+
+def test_weight_norm_descent_approaches_the_balanced_point():
+    model, x, y = _trained(widths=(1, 8, 1))
+    res = teleport(model, x, y, objective="weight_norm", steps=200, lr=0.02)
+    target = sum(float((p.detach() ** 2).sum()) for p in gl.balance(model).parameters())
+    assert float(res.objective[-1]) == pytest.approx(target, rel=1e-3)
+    assert float(gl.imbalance(res.model)[0].abs().max()) < 0.05 * float(gl.imbalance(model)[0].abs().max())
+
+
+def test_teleport_bad_input():
+    model = gl.two_layer(1, 3, 1)
+    x, y = inputs(model, 4), targets(model, 4)
+    with pytest.raises(ValueError, match="^objective"):
+        teleport(model, x, y, objective="loss")
+    with pytest.raises(ValueError, match="^lr"):
+        teleport(model, x, y, lr=0)

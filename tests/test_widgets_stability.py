@@ -1,0 +1,158 @@
+"""Notebook 06's stability widget: pure functions (no browser) and its slider observers."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import gaugelab as gl
+from gaugelab.widgets.stability import (
+    StabilityApp,
+    build_figure,
+    orbit_point,
+    readout,
+    run_from,
+    sharpness_along_orbit,
+)
+
+ONE = torch.ones(1, 1, dtype=torch.float64)
+Y = torch.tensor([[1.5]], dtype=torch.float64)
+
+
+def scalar_toy(a=1.0, w=1.5):
+    model = gl.two_layer(1, 1, 1, bias=False)
+    with torch.no_grad():
+        model[0].weight.fill_(w)
+        model[2].weight.fill_(a)
+    return model
+
+
+@pytest.fixture(scope="module")
+def net():
+    data = gl.toy_regression(n_train=24, seed=0)
+    model = gl.train(gl.two_layer(1, 6, 1, seed=0), data.x_train, data.y_train, steps=2000, lr=0.1).model
+    return model, data.x_train, data.y_train
+
+
+def test_orbit_point_keeps_f_and_sets_every_log_scale(net):
+    model, x, _ = net
+    bal = gl.balance(model)
+    p = orbit_point(bal, 1.3)
+    assert torch.allclose(gl.log_scale(p)[0], torch.full((6,), 1.3, dtype=torch.float64), atol=1e-12)
+    with torch.no_grad():
+        assert float((p(x) - model(x)).abs().max()) < 1e-13
+
+
+def test_toy_sharpness_along_orbit_is_the_closed_form():
+    """THEORY §5: λ_max = |y|(r + 1/r) with r = |w|/|a| = e^ρ, i.e. 2|y| cosh ρ."""
+    bal = gl.balance(scalar_toy())
+    rhos = np.linspace(-2, 2, 9)
+    lam = sharpness_along_orbit(bal, ONE, Y, rhos)
+    assert np.allclose(lam, 2 * 1.5 * np.cosh(rhos), rtol=1e-10)
+    assert rhos[np.argmin(lam)] == 0.0
+
+
+@pytest.mark.parametrize("rho", [0.0, 1.5])
+def test_run_from_is_stable_below_and_not_above_eta_max(rho):
+    bal = gl.balance(scalar_toy())
+    (lam,) = sharpness_along_orbit(bal, ONE, Y, [rho])
+    kicked = gl.rescale(bal, torch.ones(1, dtype=torch.float64))
+    with torch.no_grad():
+        kicked[2].weight.add_(1e-3)
+    below = run_from(kicked, ONE, Y, rho, 0.9 * 2 / lam, lam, steps=200)
+    above = run_from(kicked, ONE, Y, rho, 1.2 * 2 / lam, lam, steps=200)
+    assert below.verdict == "stable"
+    assert above.verdict != "stable"
+    assert below.eta_max == pytest.approx(2 / lam)
+    for st in (below, above):
+        assert np.isfinite(st.loss).all()
+
+
+def test_huge_step_is_reported_as_diverged_and_never_nan(net):
+    model, x, y = net
+    st = run_from(gl.balance(model), x, y, 0.0, 50.0, 5.0, steps=100)
+    assert st.diverged and st.verdict.startswith("diverged")
+    assert np.isfinite(st.loss).all() and len(st.loss) >= 1
+    assert "diverged" in readout(st)
+
+
+def test_run_from_bad_lr(net):
+    model, x, y = net
+    with pytest.raises(ValueError, match="^lr"):
+        run_from(model, x, y, 0.0, -1.0, 1.0)
+
+
+def test_figure_and_sliders_update(net):
+    model, x, y = net
+    app = StabilityApp(model, x, y, n_grid=5, rho_range=(-2, 2), steps=60)
+    assert app.lam_max.shape == (5,)
+    fig = build_figure(app.rhos, app.lam_max, app.state)
+    assert len(fig.data) == 4
+    w = app.widget
+    assert w.children[0] is app.rho_slider  # the main (orbit) slider comes first
+    app.rho_slider.value = 2.0
+    assert list(app.fig.data[2].x) == [2.0]
+    assert app.fig.data[2].y[0] == pytest.approx(app.lam_max[-1])
+    assert "ρ = +2.00" in app.readout.value
+    old = list(app.fig.data[3].y)
+    app.lr_slider.value = 10 ** (math.log10(app.lr) + 0.6)
+    assert app.fig.data[1].y[0] == pytest.approx(2 / app.lr_slider.value)
+    assert list(app.fig.data[3].y) != old
+    assert app.state.verdict in app.readout.value
+    assert app.fig.layout.title.text.startswith("ρ = +2.00")
+
+
+def test_show_static_runs_without_a_browser(net, monkeypatch, capsys):
+    monkeypatch.setenv("GAUGELAB_STATIC_PNG", "0")
+    model, x, y = net
+    StabilityApp(model, x, y, n_grid=3, steps=20).show_static()
+
+
+def test_bad_arguments(net):
+    model, x, y = net
+    with pytest.raises(ValueError, match="^rho_range"):
+        StabilityApp(model, x, y, rho_range=(1, -1))
+    with pytest.raises(ValueError, match="^n_grid"):
+        StabilityApp(model, x, y, n_grid=1)
+
+
+def test_precomputed_grid_is_reused_and_checked(net):
+    model, x, y = net
+    bal = gl.balance(model)
+    rhos = np.array([-1.0, 0.0, 1.0])
+    lam = sharpness_along_orbit(bal, x, y, rhos)
+    app = StabilityApp(model, x, y, grid=(rhos, lam), steps=10)
+    assert np.array_equal(app.lam_max, lam) and app.state.rho == 0.0
+    with pytest.raises(ValueError, match="^grid"):
+        StabilityApp(model, x, y, grid=(rhos[::-1], lam))
+
+
+def test_equivariance_app_curves_and_slider():
+    from gaugelab.widgets.gauge_optim import FLOOR, EquivarianceApp
+
+    data = gl.toy_regression(n_train=16, seed=0)
+    model = gl.two_layer(1, 4, 1, seed=0)
+    app = EquivarianceApp(model, data.x_train, data.y_train, spreads=(0.0, 1.0), steps=20)
+    assert all(np.all(gap == FLOOR) for _, gap in app.curves(0.0).values())  # identical starts
+    c = app.curves(1.0)
+    assert c["Path-SGD"][1].max() < 1e-12 and c["GD"][1][-1] > 1e-4
+    assert app.widget is not None
+    app.slider.value = 1.0
+    assert "s = 1.00" in app.fig.layout.title.text and "Path-SGD" in app.readout.value
+
+
+def test_teleport_app_keeps_f_and_slider_updates():
+    from gaugelab.widgets.gauge_optim import TeleportApp
+
+    data = gl.toy_regression(n_train=16, seed=0)
+    model = gl.mlp([1, 4, 4, 1], seed=0)
+    app = TeleportApp(model, data.x_train, data.y_train, steps=5)
+    for label in app.tracks:
+        st = app.state(label, 5)
+        assert st["function_change"] < 1e-12 and st["rho"].shape == (8,)
+    assert app.widget is not None
+    app.slider.value = 5
+    assert list(app.fig.data[1].x) == [5] and "step 5" in app.html.value
