@@ -11,4 +11,3 @@ from gaugelab.widgets.stability import StabilityApp  # noqa: E402,F401
 # isort: split
 from gaugelab.widgets.envcheck import check_environment, render_probe  # noqa: E402,F401
 from gaugelab.widgets.orbit import OrbitExplorer, orbit_demo, orbit_explorer, orbit_state  # noqa: E402,F401
-from gaugelab.widgets.stability_explorer import StabilityExplorer  # noqa: E402,F401
