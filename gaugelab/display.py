@@ -19,8 +19,11 @@ import plotly.io as pio
 _png_works: bool | None = None
 
 
-def static_png(fig: go.Figure, width: int = 820, height: int = 460) -> bytes | None:
-    """The figure as PNG bytes, or None when no offline static export is available here."""
+def static_png(fig: go.Figure, width: int | None = None, height: int | None = None) -> bytes | None:
+    """The figure as PNG bytes, or None when no offline static export is available here.
+
+    Size: ``width``/``height`` if given, else the figure's own layout size, else 820 × 460.
+    """
     global _png_works
     if os.environ.get("GAUGELAB_STATIC_PNG", "1") == "0" or _png_works is False:
         return None
@@ -32,6 +35,8 @@ def static_png(fig: go.Figure, width: int = 820, height: int = 460) -> bytes | N
 
                 kaleido.start_sync_server(silence_warnings=True)
                 atexit.register(kaleido.stop_sync_server, silence_warnings=True)
+            width = width or fig.layout.width or 820
+            height = height or fig.layout.height or 460
             png = fig.to_image(format="png", width=width, height=height)
     except Exception:  # no kaleido, or no Chromium for it: the interactive JSON still shows
         _png_works = False
