@@ -1,11 +1,13 @@
 """Benchmark: one sweep through the ensemble trainer vs a loop of single-run ``gl.train``.
 
-Identical work both ways: every (ρ0, seed, λ, η) of a small grid of the default protocol, full-batch
-GD, the same steps, recording and divergence rule. The loop is what a user writes without the
-ensemble (one ``gl.train`` call per configuration). Checks that both agree (same diverged flags and
-steps; final parameters and loss curves within tolerance) and prints ``ratio: <loop / ensemble>x``.
+Identical work both ways: every (ρ0, seed, λ, η) of a grid over the default protocol's two
+initial imbalances and its 10 seeds (by default), λ ∈ {0, 0.2, 1} and six step sizes across the
+stability edge; full-batch GD, the same steps, recording and divergence rule. The loop is what a
+user writes without the ensemble (one ``gl.train`` call per configuration). Checks that both agree
+(same diverged flags and steps; final parameters and loss curves within tolerance) and prints
+``ratio: <loop / ensemble>x``.
 
-    .venv/bin/python benchmarks/ensemble.py [--steps 200] [--seeds 4]
+    .venv/bin/python benchmarks/ensemble.py [--steps 200] [--seeds 10]
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from gaugelab.protocol import DEFAULT
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=200)
-    parser.add_argument("--seeds", type=int, default=4)
+    parser.add_argument("--seeds", type=int, default=DEFAULT.n_seeds)
     parser.add_argument("--threads", type=_threads, default="auto", help="torch threads (default: auto)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)

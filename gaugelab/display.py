@@ -22,7 +22,9 @@ _png_works: bool | None = None
 def static_png(fig: go.Figure, width: int | None = None, height: int | None = None) -> bytes | None:
     """The figure as PNG bytes, or None when no offline static export is available here.
 
-    Size: ``width``/``height`` if given, else the figure's own layout size, else 820 × 460.
+    Size: ``width``/``height`` if given; else 820 px wide and the figure's own layout height (or
+    460 px). The width is not taken from the layout: with a narrow layout width, JupyterLab's plotly
+    renderer was seen to keep showing the PNG instead of drawing the interactive plot.
     """
     global _png_works
     if os.environ.get("GAUGELAB_STATIC_PNG", "1") == "0" or _png_works is False:
@@ -35,7 +37,7 @@ def static_png(fig: go.Figure, width: int | None = None, height: int | None = No
 
                 kaleido.start_sync_server(silence_warnings=True)
                 atexit.register(kaleido.stop_sync_server, silence_warnings=True)
-            width = width or fig.layout.width or 820
+            width = width or 820
             height = height or fig.layout.height or 460
             png = fig.to_image(format="png", width=width, height=height)
     except Exception:  # no kaleido, or no Chromium for it: the interactive JSON still shows

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import torch
 from torch import nn
-from torch.func import functional_call, grad, stack_module_state, vmap
+from torch.func import functional_call, stack_module_state, vmap
 from tqdm.auto import tqdm
 
 from gaugelab._check import positive_int, positive_number
@@ -203,7 +203,16 @@ def ensemble_train(
         total = loss + torch.where(lam_b > 0, lam_b * r1, torch.zeros_like(r1))
         return total, loss
 
-    step_fn = vmap(grad(member_objective, has_aux=True), in_dims=(0, 0, None, None))
+    objective_fn = vmap(member_objective, in_dims=(0, 0, None, None))
+
+    def step_fn(params, lam_d, xb, yb):
+        # Members are independent, so ∇_{θ_b} Σ_c total_c = ∇_{θ_b} total_b: one vmapped forward
+        # and one ordinary backward give every member's gradient (cheaper than vmap over grad).
+        leaves = {k: v.detach().requires_grad_(True) for k, v in params.items()}
+        total, loss = objective_fn(leaves, lam_d, xb, yb)
+        grads = torch.autograd.grad(total.sum(), list(leaves.values()))
+        return dict(zip(leaves, grads)), loss.detach()
+
     loss_fn = vmap(lambda p, xb, yb: functional_call(objective, p, (xb, yb))[0], in_dims=(0, None, None))
     probe_fn = vmap(lambda p, xv, yv: functional_call(probe, p, (xv, yv)), in_dims=(0, None, None))
 

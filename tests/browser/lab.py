@@ -507,12 +507,22 @@ def check_notebook(
     )
     # jupyterlab-plotly shows the PNG first and draws the interactive plot once the output is on
     # screen: scroll to each one, as a reader would, and wait for its SVG.
+    # The first figure of a fresh page can miss its first chance (plotly.js is still loading):
+    # scroll away and back, up to three times, before calling it undrawn.
     plotly_outs = page.locator(PLOTLY_OUT_SEL)
     for k in range(plotly_outs.count()):
         out = plotly_outs.nth(k)
-        with contextlib.suppress(Exception):
-            out.scroll_into_view_if_needed(timeout=5_000)
-            out.locator(".main-svg").first.wait_for(state="attached", timeout=15_000)
+        for attempt in range(3):
+            try:
+                out.scroll_into_view_if_needed(timeout=5_000)
+                out.locator(".main-svg").first.wait_for(state="attached", timeout=10_000)
+                break
+            except Exception:
+                if attempt == 2:
+                    with contextlib.suppress(Exception):
+                        out.screenshot(path=str(out_dir / f"98_undrawn_plotly_{k}.png"))
+                page.mouse.wheel(0, -600)
+                page.wait_for_timeout(300)
     page.wait_for_timeout(300)
     res["timings_s"]["render_after_idle"] = round(time.time() - t0, 2)
     st = page.evaluate(STATE_JS, [NB_SEL, WIDGET_OUT_SEL, PLOTLY_OUT_SEL])
