@@ -210,7 +210,7 @@ def test_open_course_live_refuses_requests_without_token(tmp_path):
     try:
         token, end = None, time.time() + 120
         while time.time() < end and proc.poll() is None:
-            m = re.search(rf"http://127\.0\.0\.1:{port}/lab/\S*\?token=([0-9a-f]+)", out.read_text())
+            m = re.search(rf"http://127\.0\.0\.1:{port}/lab/\S*[?&]token=([0-9a-f]+)", out.read_text())
             if m:
                 token = m.group(1)
                 try:
