@@ -29,6 +29,7 @@ import copy
 import html
 import json
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -115,14 +116,45 @@ def _static_outputs(nb: nbformat.NotebookNode, interactive: bool) -> bool:
     return needs_plotlyjs
 
 
-def export_html(nb: nbformat.NotebookNode, interactive: bool = False) -> str:
-    """The notebook as one self-contained HTML page (JupyterLab look); see the module docstring."""
+MATHJAX_CONFIG = "TeX-AMS-MML_HTMLorMML-full,Safe"  # the configuration jupyter-server-mathjax ships
+
+
+STIX_CONFIG = (
+    '<script type="text/x-mathjax-config">MathJax.Hub.Config({"HTML-CSS": '
+    '{availableFonts: ["STIX-Web"], preferredFont: "STIX-Web", webFont: "STIX-Web", imageFont: null}});'
+    "</script>\n"
+)
+
+
+def install_mathjax(out: Path) -> str | None:
+    """Copy MathJax 2 (from the jupyter-server-mathjax package) to ``out/mathjax`` so that pages
+    typeset their maths offline; returns the page-relative URL, or None without the package."""
+    try:
+        import jupyter_server_mathjax
+    except ImportError:
+        return None
+    src = Path(jupyter_server_mathjax.__file__).parent / "static"
+    dest = out / "mathjax"
+    if not (dest / "MathJax.js").exists():
+        shutil.copytree(src, dest, dirs_exist_ok=True)
+    return f"mathjax/MathJax.js?config={MATHJAX_CONFIG}"
+
+
+def export_html(nb: nbformat.NotebookNode, interactive: bool = False, mathjax_url: str | None = None) -> str:
+    """The notebook as one HTML page (JupyterLab look); see the module docstring.
+
+    ``mathjax_url``: where the page loads MathJax from (see :func:`install_mathjax`); default
+    nbconvert's CDN, which needs the network when the page is viewed.
+    """
     import plotly.offline
     from nbconvert import HTMLExporter
 
     nb = copy.deepcopy(nb)
     needs_plotlyjs = _static_outputs(nb, interactive)
-    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
+    exporter = HTMLExporter(template_name="lab", **({"mathjax_url": mathjax_url} if mathjax_url else {}))
+    body, _ = exporter.from_notebook_node(nb)
+    if mathjax_url:  # the packaged MathJax ships the STIX-Web fonts only: use them, not the TeX fonts
+        body = body.replace("</head>", STIX_CONFIG + "</head>", 1)
     # require.js (from a CDN) is only needed by widget / javascript outputs, which a static page has none of.
     body = re.sub(
         r'<script src="https://cdnjs\.cloudflare\.com/ajax/libs/require\.js/[^"]*"></script>\s*', "", body
@@ -168,6 +200,11 @@ def main(argv: list[str] | None = None) -> int:
 
     paths = args.notebooks or course_notebooks()
     args.out.mkdir(parents=True, exist_ok=True)
+    mathjax_url = install_mathjax(args.out)
+    if mathjax_url is None:
+        print(
+            "note: jupyter-server-mathjax is not installed; pages load MathJax from its CDN", file=sys.stderr
+        )
     timings_file = args.out / "timings.json"
     timings = json.loads(timings_file.read_text()) if timings_file.exists() else {}
     pages, failed = [], []
@@ -184,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             timings[path.name] = round(sec, 2)
         page = args.out / f"{path.stem}.html"
-        page.write_text(export_html(nb, args.interactive), encoding="utf-8")
+        page.write_text(export_html(nb, args.interactive, mathjax_url), encoding="utf-8")
         size = page.stat().st_size / 1e6
         shown = page.relative_to(REPO) if page.is_relative_to(REPO) else page
         secs = "" if sec is None else f"{sec:6.1f} s"

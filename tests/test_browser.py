@@ -168,8 +168,17 @@ STATIC_JS = r"""() => {
 }"""
 
 
+@pytest.fixture(scope="session")
+def static_dir(tmp_path_factory):
+    """A folder for the static pages, with MathJax installed once (as build_static.py does)."""
+    out = tmp_path_factory.mktemp("static")
+    url = _build_static().install_mathjax(out)
+    assert url, "jupyter-server-mathjax is missing: the static pages could not typeset maths offline"
+    return out, url
+
+
 @pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_static_page(nb_path, browser, tmp_path, report):
+def test_static_page(nb_path, browser, static_dir, report):
     """The committed notebook exported as build_static.py does (no execution): every figure of the
     notebook is visible without a kernel, widgets show a note, solutions are collapsed."""
     build = _build_static()
@@ -181,13 +190,25 @@ def test_static_page(nb_path, browser, tmp_path, report):
     )
     n_widgets = sum(lab.WIDGET_MIME in o.get("data", {}) for o in outs)
     n_details = sum(c.source.count("<details") for c in nb.cells if c.cell_type == "markdown")
-    page_path = tmp_path / f"{nb_path.stem}.html"
-    page_path.write_text(build.export_html(nb), encoding="utf-8")
+    out, mathjax_url = static_dir
+    page_path = out / f"{nb_path.stem}.html"
+    page_path.write_text(build.export_html(nb, mathjax_url=mathjax_url), encoding="utf-8")
+    has_math = any("$" in c.source for c in nb.cells if c.cell_type == "markdown")
     page = browser.new_page()
     plog = lab.PageLog(page)
+    failed: list[str] = []
+    page.on("requestfailed", lambda r: failed.append(r.url))
     try:
         page.goto(page_path.as_uri())
         page.wait_for_load_state("load")
+        typeset = 0
+        if has_math:  # MathJax (local copy) must typeset the maths: no raw $...$ left for the reader
+            page.wait_for_function(
+                "() => window.MathJax && MathJax.Hub && MathJax.Hub.queue.pending === 0"
+                " && document.querySelectorAll('.MathJax').length > 0",
+                timeout=60_000,
+            )
+            typeset = page.evaluate("() => document.querySelectorAll('.MathJax').length")
         st = page.evaluate(STATIC_JS)
         out_dir = ART / "static"
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -205,7 +226,7 @@ def test_static_page(nb_path, browser, tmp_path, report):
     report(
         f"static {nb_path.stem}: {shown} figures shown of {n_fig} plotly + {n_png_only} png outputs, "
         f"{len(st['details'])} <details> (all collapsed: {not any(d['open'] for d in st['details'])}), "
-        f"{page_path.stat().st_size / 1e6:.1f} MB"
+        f"{page_path.stat().st_size / 1e6:.1f} MB, {typeset} formulas typeset"
     )
     assert shown >= n_fig + n_png_only, st
     assert all(i["ok"] for i in st["images"]) and all(d["ok"] for d in st["plotly_divs"]), st
@@ -214,8 +235,11 @@ def test_static_page(nb_path, browser, tmp_path, report):
     assert len(st["details"]) == n_details
     assert all(not d["open"] and d["hidden"] for d in st["details"]), st["details"]
     assert opened, "clicking a solution's summary did not open it"
-    # MathJax comes from a CDN: offline its load fails (a console error we expect); nothing else may.
-    assert [e for e in plog.js_errors() if "net::ERR_NAME_NOT_RESOLVED" not in e] == []
-    # MathJax comes from nbconvert's CDN when a page is viewed online; nothing else may be fetched.
-    other = [u for u in plog.external_requests if "cdnjs.cloudflare.com/ajax/libs/mathjax/" not in u]
-    assert other == [], other
+    # MathJax probes fonts it then does without (the packaged copy has STIX-Web only): those two
+    # failed loads are expected; any other failed load or console error is not.
+    probes = [u for u in failed if u == "about:blank" or "/mathjax/fonts/" in u]
+    assert [u for u in failed if u not in probes] == []
+    expected = ("Failed to load resource", "Access to font at 'about:blank'") if probes else ()
+    assert [e for e in plog.js_errors() if not e.startswith(expected)] == []
+    # MathJax is the local copy: the page fetches nothing from the network.
+    assert plog.external_requests == [], plog.external_requests
