@@ -31,3 +31,15 @@ def positive_int(value, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name}: expected a positive integer, got {value!r}")
     return value
+
+
+def finite_number(value, name: str, what: str = "") -> float:
+    """``value`` as a finite float, else a TypeError/ValueError naming ``name`` (and ``what`` it is)."""
+    expected = f"a finite number{f' ({what})' if what else ''}"
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name}: expected {expected}, got {value!r}") from None
+    if not math.isfinite(v):
+        raise ValueError(f"{name}: expected {expected}, got {value!r}")
+    return v

@@ -25,19 +25,12 @@ import torch
 from torch import nn
 
 import gaugelab as gl
-from gaugelab._check import nonnegative_number, positive_number
+from gaugelab._check import finite_number, nonnegative_number, positive_number
 
 LIM = 3.0  # the plotted square [−LIM, LIM]²
 
 
-def _finite(value, name: str) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name}: expected a finite number, got {value!r}") from None
-    if not math.isfinite(v):
-        raise ValueError(f"{name}: expected a finite number, got {value!r}")
-    return v
+_finite = finite_number
 
 
 def toy_model(a: float, w: float) -> nn.Sequential:

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from gaugelab._check import finite_number
 from gaugelab.coords import imbalance, log_scale, neuron_norms, path_norm
 from gaugelab.gauge import balancing_scales, invariance_error, rescale
 from gaugelab.losses import half_mse
@@ -57,13 +58,7 @@ def _check_neuron(model: nn.Module, layer, neuron) -> tuple[int, int]:
 
 
 def _check_s(s) -> float:
-    try:
-        s = float(s)
-    except (TypeError, ValueError):
-        raise TypeError(f"s: expected a finite number (the log-scale log α), got {s!r}") from None
-    if not math.isfinite(s):
-        raise ValueError(f"s: expected a finite number (the log-scale log α), got {s!r}")
-    return s
+    return finite_number(s, "s", "the log-scale log α")
 
 
 def neuron_scales(model: nn.Module, neuron: int, s: float, layer: int = 0) -> list[torch.Tensor]:
