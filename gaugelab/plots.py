@@ -11,9 +11,10 @@ import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
+from gaugelab import theme
 from gaugelab.data import Dataset
 
-ARM_COLORS = ("#1f77b4", "#d62728")  # baseline, gauge-fixed
+ARM_COLORS = (theme.ROLE_COLORS["baseline"], theme.ROLE_COLORS["gauge_fixed"])
 RHO_DASH = ("solid", "dash")
 
 
@@ -22,7 +23,7 @@ def _rho_label(rho0: float) -> str:
 
 
 def _layout(fig: go.Figure, title: str, **kw) -> go.Figure:
-    fig.update_layout(title=title, template="plotly_white", legend=dict(orientation="h", y=-0.2), **kw)
+    fig.update_layout(title=title, template=theme.template(), legend=dict(orientation="h", y=-0.2), **kw)
     return fig
 
 
@@ -238,7 +239,7 @@ def stability_map_figure(smap) -> go.Figure:
                     color=cs,
                     cmin=0,
                     cmax=1,
-                    colorscale="RdYlGn",
+                    colorscale=theme.SEQUENTIAL,
                     showscale=r == 0,
                     colorbar=dict(title="stable"),
                 ),
