@@ -300,7 +300,7 @@ def _train_fused(
         done = min(t1, steps) - t0
         bar.update(before * done + (before - after) * (steps - min(t1, steps)))
 
-    theta, loss, val, delta, div = fused.run(
+    theta, loss, val, delta, div, _ = fused.run(
         theta.numpy(),
         x.numpy(),
         y.numpy(),
@@ -386,7 +386,7 @@ def _train_vmap(
         idx = torch.arange(start, min(start + chunk_size, b))
         stacked, _ = stack_module_state([models[i] for i in idx.tolist()])
         params = {f"model.{n}": stacked[n].detach().to(device).clone() for n in names}
-        lr_d, lam_d, mu_d = lr[idx].to(device), lam[idx].to(device), mu[idx].to(device)
+        lr_d, lam_d, mu_d = (v[idx].to(device, dtype) for v in (lr, lam, mu))  # float32 stays float32
         threshold = None
         prev = None
         for t in range(steps + 1):

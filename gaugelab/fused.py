@@ -25,18 +25,22 @@ validation MSE (1/(N_v k)) Σ ‖f_θ(x_v) − y_v‖² are stored.
 Layout: members are processed in blocks of :data:`LANES`, one member per SIMD lane, so every
 arithmetic operation is elementwise across members and nothing is re-associated (``fastmath`` is
 off): a member's numbers do not depend on its block, its lane, the other members or the number of
-threads. Blocks run in parallel (``numba.prange``). Training proceeds in chunks of steps; after each
-chunk the members still running are packed into full blocks again, so diverged members stop costing
-work.
+threads. Blocks run in parallel on ``threads`` threads (a compiled ``nogil`` kernel per block, handed
+out one block at a time, which balances the load; numba's ``parallel=True`` would double the one-off
+compile time). A member that diverges leaves its block at once (the block's last live member takes its
+lane); training proceeds in chunks of steps, after each of which the members still running are packed
+into full blocks again, so diverged members stop costing work.
 """
 
 from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 
 import numpy as np
 
 try:  # numba is a dependency; without it ensemble_train falls back to its vmap path
     import numba
-    from numba import prange
 except ImportError:  # pragma: no cover - exercised only where numba is missing
     numba = None
 
@@ -129,20 +133,20 @@ def _views(a, m, d, k, has_b1, has_b2, lanes, zeros_m, zeros_k):
 
 def _kernel(
     x, y, xv, yv, theta, theta_prev, ok, lr, lam, mu, thr, factor, zero_scale, m, has_b1, has_b2,
-    is_relu, slope, order, t0, t1, steps, rec_index, loss_rec, val_rec, delta_rec, div_step, lanes,
+    is_relu, slope, order, t0, t1, steps, rec_index, loss_rec, val_rec, delta_rec, div_step, passes, lanes,
+    blk_lo, blk_hi,
 ):  # fmt: skip
-    """Run steps t0 ≤ t < t1 of the members ``order`` (see the module docstring), in place.
+    """Run steps t0 ≤ t < t1 of blocks blk_lo ≤ blk < blk_hi of the members ``order``, in place.
 
     theta, theta_prev: (B, P) flat parameters (torch's order: W1, b1, W2, b2) at θ_t and θ_{t−1}.
     """
     n_active = order.shape[0]
-    n_blocks = (n_active + lanes - 1) // lanes
     n, d = x.shape
     k = y.shape[1]
     nv = xv.shape[0]
     n_par = theta.shape[1]
     inv_n = 1.0 / n
-    for blk in prange(n_blocks):
+    for blk in range(blk_lo, blk_hi):
         lo = blk * lanes
         nl = min(lanes, n_active - lo)
         ids = np.empty(lanes, dtype=np.int64)
@@ -157,9 +161,13 @@ def _kernel(
             for p in range(n_par):
                 par[p, ln] = theta[b, p]
                 prv[p, ln] = theta_prev[b, p]
-        zm, zk = np.zeros((m, lanes)), np.zeros((k, lanes))
-        w1, b1, w2, b2 = _views(par, m, d, k, has_b1, has_b2, lanes, zm, zk)
-        gw1, gb1, gw2, gb2 = _views(grd, m, d, k, has_b1, has_b2, lanes, np.zeros((m, lanes)), zk)
+        # a missing bias is a zero block of its own (never updated); its gradient goes to a scratch block
+        w1, b1, w2, b2 = _views(
+            par, m, d, k, has_b1, has_b2, lanes, np.zeros((m, lanes)), np.zeros((k, lanes))
+        )
+        gw1, gb1, gw2, gb2 = _views(
+            grd, m, d, k, has_b1, has_b2, lanes, np.zeros((m, lanes)), np.zeros((k, lanes))
+        )
         z, h, f, e = np.zeros((m, lanes)), np.zeros((m, lanes)), np.zeros((k, lanes)), np.zeros((k, lanes))
         gh, sq, acc = np.zeros(lanes), np.zeros(lanes), np.zeros(lanes)
         delta = np.zeros((m, lanes))
@@ -181,6 +189,9 @@ def _kernel(
                 if grad:
                     _backward(x, s, w2, z, h, e, gw1, gb1, gw2, gb2, gh, nl, is_relu, slope)
             # divergence check on L(θ_t); a diverged lane keeps θ_{t−1} and is replaced by the last live lane
+            ln = 0
+            for ln in range(nl):
+                passes[ids[ln]] += 1
             ln = 0
             while ln < nl:
                 loss = 0.5 * sq[ln] * inv_n
@@ -270,7 +281,7 @@ def _kernel(
 if numba is not None:
     _jit = numba.njit(fastmath=False, cache=True, error_model="numpy")
     _forward, _backward, _views = _jit(_forward), _jit(_backward), _jit(_views)
-    _kernel = numba.njit(parallel=True, fastmath=False, cache=True, error_model="numpy")(_kernel)
+    _kernel = numba.njit(nogil=True, fastmath=False, cache=True, error_model="numpy")(_kernel)
 
 
 def _chunks(steps: int):
@@ -291,7 +302,8 @@ def run(
     ``width``: m; ``has_b1``/``has_b2``: whether the two Linear layers have biases. ``lr``, ``lam``,
     ``mu``: (B,). ``x_val``/``y_val`` may be None. ``record_steps``: increasing steps to record at.
     ``on_chunk(n_active_before, n_active_after, t0, t1)`` is called after each chunk of steps.
-    Returns (final θ (B, P), loss (B, R), val MSE (B, R) or None, δ (B, R, m), diverged_step (B,)).
+    Returns (final θ (B, P), loss (B, R), val MSE (B, R) or None, δ (B, R, m), diverged_step (B,),
+    passes (B,): how many times each member's loss was evaluated, t + 1 for one that diverged at t).
     """
     if numba is None:
         raise RuntimeError("backend: the fused trainer needs numba, which is not installed")
@@ -311,26 +323,29 @@ def run(
     loss_rec, val_rec = np.full((b, r), nan), np.full((b, r), nan)
     delta_rec = np.full((b, r, m), nan)
     div_step = np.full(b, -1, dtype=np.int64)
+    passes = np.zeros(b, dtype=np.int64)
     ok = np.ones(b, dtype=np.bool_)
     thr = np.full(b, np.inf)
     lr, lam, mu = (np.ascontiguousarray(v, dtype=np.float64) for v in (lr, lam, mu))
     order = np.arange(b, dtype=np.int64)
-    old_threads = numba.get_num_threads()
-    numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
-    try:
-        with numba.parallel_chunksize(1):
-            for t0, t1 in _chunks(steps):
-                if order.size == 0:
-                    break
-                _kernel(
-                    x, y, xv, yv, theta, theta_prev, ok, lr, lam, mu, thr, float(divergence_factor),
-                    zero_scale, m, bool(has_b1), bool(has_b2), bool(is_relu), float(slope), order,
-                    t0, t1, steps, rec_index, loss_rec, val_rec, delta_rec, div_step, int(lanes),
-                )  # fmt: skip
-                before = order.size
-                order = order[div_step[order] < 0]
-                if on_chunk is not None:
-                    on_chunk(before, order.size, t0, t1)
-    finally:
-        numba.set_num_threads(old_threads)
-    return theta, loss_rec, (val_rec if has_val else None), delta_rec, div_step
+    threads = max(1, int(threads))
+    with ThreadPoolExecutor(max_workers=threads) if threads > 1 else nullcontext() as pool:
+        for t0, t1 in _chunks(steps):
+            if order.size == 0:
+                break
+            common = (
+                x, y, xv, yv, theta, theta_prev, ok, lr, lam, mu, thr, float(divergence_factor), zero_scale,
+                m, bool(has_b1), bool(has_b2), bool(is_relu), float(slope), order, t0, t1, steps, rec_index,
+                loss_rec, val_rec, delta_rec, div_step, passes, int(lanes),
+            )  # fmt: skip
+            n_blocks = -(-order.size // lanes)
+            if pool is None:
+                _kernel(*common, 0, n_blocks)
+            else:  # one task per block: threads take the next block when done (members never share one)
+                for task in [pool.submit(_kernel, *common, i, i + 1) for i in range(n_blocks)]:
+                    task.result()
+            before = order.size
+            order = order[div_step[order] < 0]
+            if on_chunk is not None:
+                on_chunk(before, order.size, t0, t1)
+    return theta, loss_rec, (val_rec if has_val else None), delta_rec, div_step, passes

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 import torch
+from train_reference_cases import cases, outputs
 
 import gaugelab as gl
-from train_reference_cases import cases, outputs
 
 REFERENCE = torch.load(Path(__file__).parent / "data" / "train_reference.pt", weights_only=False)
 CASES = cases()

@@ -1,9 +1,9 @@
 """The configurations of ``gl.train`` whose outputs are frozen in ``tests/data/train_reference.pt``.
 
-``tests/data/make_train_reference.py`` ran each case with the implementation of ``gaugelab.train`` as it was
-before its per-step bookkeeping was cut (commit 21a06eb) and saved every output; ``tests/test_train_reference.py``
-runs the same cases with today's code and asks for bit-identical results. Changing a case means the
-reference must be regenerated from that old implementation (``git show 21a06eb:gaugelab/train.py``).
+``tests/data/make_train_reference.py`` ran each case with the implementation of ``gaugelab.train`` as
+it was before its per-step bookkeeping was cut (commit 21a06eb) and saved every output;
+``tests/test_train_reference.py`` runs the same cases with today's code and asks for bit-identical
+results. Changing a case means the reference must be regenerated from that old implementation (``git show 21a06eb:gaugelab/train.py``).
 """
 
 from __future__ import annotations
@@ -66,7 +66,12 @@ def cases() -> dict[str, tuple]:
             y,
             dict(steps=20, lr=0.1, lam=0.2, record_outputs=True, probe=xv[:5]),
         ),
-        "diverges": (gl.two_layer(1, 16, seed=0, rho0=2.0), x, y, dict(steps=300, lr=5.0, record_every=10, **val)),
+        "diverges": (
+            gl.two_layer(1, 16, seed=0, rho0=2.0),
+            x,
+            y,
+            dict(steps=300, lr=5.0, record_every=10, **val),
+        ),
         "nan": (gl.two_layer(1, 4, seed=0), x, y, dict(steps=50, lr=1e200)),
         "before_step": (gl.two_layer(1, 6, seed=7), x, y, dict(steps=12, lr=0.1, before_step=_rescale_at_5)),
         "path_sgd": (
@@ -105,6 +110,8 @@ def outputs(result) -> dict:
         reason=result.reason,
         outputs=result.outputs,
         params={k: v.detach().clone() for k, v in result.model.state_dict().items()},
-        optimizer_state={i: {k: v.clone() if torch.is_tensor(v) else v for k, v in s.items()} for i, s in opt_state.items()},
+        optimizer_state={
+            i: {k: v.clone() if torch.is_tensor(v) else v for k, v in s.items()} for i, s in opt_state.items()
+        },
         config={k: v for k, v in result.config.items()},
     )

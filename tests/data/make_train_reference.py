@@ -14,8 +14,9 @@ import torch
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-import gaugelab as gl  # noqa: E402
 from train_reference_cases import cases, outputs  # noqa: E402
+
+import gaugelab as gl  # noqa: E402
 
 
 def main() -> None:
