@@ -3,7 +3,8 @@
 ``tests/data/make_train_reference.py`` ran each case with the implementation of ``gaugelab.train`` as
 it was before its per-step bookkeeping was cut (commit 21a06eb) and saved every output;
 ``tests/test_train_reference.py`` runs the same cases with today's code and asks for bit-identical
-results. Changing a case means the reference must be regenerated from that old implementation (``git show 21a06eb:gaugelab/train.py``).
+results. Changing a case means the reference must be regenerated from that old implementation
+(``git show 21a06eb:gaugelab/train.py``).
 """
 
 from __future__ import annotations
