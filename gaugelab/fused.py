@@ -119,6 +119,57 @@ def _backward(xs, s, w2, z, h, e, gw1, gb1, gw2, gb2, gh, nl, is_relu, slope):
                     gw1[j, i, ln] += gh[ln] * xi
 
 
+def _pair(
+    x, y, s, w1, b1, w2, b2, z, z2, f, f2, e, e2, sq, gw1, gb1, gw2, gb2, nl, is_relu, slope, inv_n, grad
+):
+    """Samples s and s + 1 of a net with d = k = 1 at once: the same operations in the same order as
+    :func:`_forward` + :func:`_backward` on each in turn (bit for bit), with half the memory traffic."""
+    m = w1.shape[0]
+    xa, xb = x[s, 0], x[s + 1, 0]
+    for ln in range(nl):
+        f[0, ln] = b2[0, ln]
+        f2[0, ln] = b2[0, ln]
+    for j in range(m):
+        for ln in range(nl):
+            bb, ww, aa = b1[j, ln], w1[j, 0, ln], w2[0, j, ln]
+            za = bb + ww * xa
+            zb = bb + ww * xb
+            z[j, ln] = za
+            z2[j, ln] = zb
+            ha = za if za > 0.0 else (0.0 if is_relu else za * slope)
+            hb = zb if zb > 0.0 else (0.0 if is_relu else zb * slope)
+            f[0, ln] += aa * ha
+            f2[0, ln] += aa * hb
+    ya, yb = y[s, 0], y[s + 1, 0]
+    for ln in range(nl):
+        ra = f[0, ln] - ya
+        rb = f2[0, ln] - yb
+        sq[ln] += ra * ra
+        sq[ln] += rb * rb
+        e[0, ln] = ra * inv_n
+        e2[0, ln] = rb * inv_n
+    if not grad:
+        return
+    for ln in range(nl):
+        gb2[0, ln] += e[0, ln]
+        gb2[0, ln] += e2[0, ln]
+    for j in range(m):
+        for ln in range(nl):
+            aa, ea, eb, za, zb = w2[0, j, ln], e[0, ln], e2[0, ln], z[j, ln], z2[j, ln]
+            ha = za if za > 0.0 else (0.0 if is_relu else za * slope)
+            hb = zb if zb > 0.0 else (0.0 if is_relu else zb * slope)
+            ga = aa * ea
+            gb = aa * eb
+            ga = ga if za > 0.0 else (0.0 if is_relu else ga * slope)
+            gb = gb if zb > 0.0 else (0.0 if is_relu else gb * slope)
+            q = gw2[0, j, ln] + ea * ha
+            gw2[0, j, ln] = q + eb * hb
+            q = gb1[j, ln] + ga
+            gb1[j, ln] = q + gb
+            q = gw1[j, 0, ln] + ga * xa
+            gw1[j, 0, ln] = q + gb * xb
+
+
 def _views(a, m, d, k, has_b1, has_b2, lanes, zeros_m, zeros_k):
     """(w1 (m, d, L), b1 (m, L), w2 (k, m, L), b2 (k, L)) views of a (P, L) block of flat parameters."""
     o1 = m * d
@@ -169,6 +220,7 @@ def _kernel(
             grd, m, d, k, has_b1, has_b2, lanes, np.zeros((m, lanes)), np.zeros((k, lanes))
         )
         z, h, f, e = np.zeros((m, lanes)), np.zeros((m, lanes)), np.zeros((k, lanes)), np.zeros((k, lanes))
+        z2, f2, e2 = np.zeros((m, lanes)), np.zeros((k, lanes)), np.zeros((k, lanes))
         gh, sq, acc = np.zeros(lanes), np.zeros(lanes), np.zeros(lanes)
         delta = np.zeros((m, lanes))
         for t in range(t0, t1):
@@ -178,7 +230,13 @@ def _kernel(
             sq[:nl] = 0.0
             if grad:
                 grd[:, :nl] = 0.0
-            for s in range(n):
+            first = 0
+            if d == 1 and k == 1:  # samples two at a time (bit-identical, less memory traffic)
+                while first + 1 < n:
+                    _pair(x, y, first, w1, b1, w2, b2, z, z2, f, f2, e, e2, sq, gw1, gb1, gw2, gb2, nl,
+                          is_relu, slope, inv_n, grad)  # fmt: skip
+                    first += 2
+            for s in range(first, n):
                 _forward(x, s, w1, b1, w2, b2, z, h, f, nl, is_relu, slope)
                 for o in range(k):
                     yo = y[s, o]
@@ -280,7 +338,7 @@ def _kernel(
 
 if numba is not None:
     _jit = numba.njit(fastmath=False, cache=True, error_model="numpy")
-    _forward, _backward, _views = _jit(_forward), _jit(_backward), _jit(_views)
+    _forward, _backward, _pair, _views = _jit(_forward), _jit(_backward), _jit(_pair), _jit(_views)
     _kernel = numba.njit(nogil=True, fastmath=False, cache=True, error_model="numpy")(_kernel)
 
 

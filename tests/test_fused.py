@@ -17,10 +17,10 @@ pytestmark = pytest.mark.skipif(not fused.available(), reason="numba is not inst
 TOL = 1e-10
 
 
-def _data(d: int, k: int, seed: int = 0):
+def _data(d: int, k: int, seed: int = 0, n: int = 12):
     gen = torch.Generator().manual_seed(seed)
-    x = torch.randn(12, d, generator=gen, dtype=torch.float64)
-    y = torch.randn(12, k, generator=gen, dtype=torch.float64)
+    x = torch.randn(n, d, generator=gen, dtype=torch.float64)
+    y = torch.randn(n, k, generator=gen, dtype=torch.float64)
     xv = torch.randn(7, d, generator=gen, dtype=torch.float64)
     yv = torch.randn(7, k, generator=gen, dtype=torch.float64)
     return x, y, xv, yv
