@@ -266,3 +266,27 @@ def test_a_non_finite_start_is_refused():
         bad[2].weight[0, 0] = float("inf")
     with pytest.raises(ValueError, match=r"^models: members \[1\]"):
         ensemble_train([gl.two_layer(1, 4, seed=1), bad], x, y, lr=0.1, steps=3)
+
+
+def test_the_progress_bar_counts_every_member_step(monkeypatch):
+    import gaugelab.ensemble as ensemble_module
+
+    counted = []
+
+    class Bar:
+        def __init__(self, total, **kw):
+            self.total, self.n = total, 0
+
+        def update(self, k):
+            self.n += k
+
+        def close(self):
+            counted.append((self.n, self.total))
+
+    monkeypatch.setattr(ensemble_module, "tqdm", Bar)
+    x, y, _, _ = _data(1, 1, seed=3)
+    models = [gl.two_layer(1, 8, seed=s, rho0=2.0) for s in range(10)]
+    for backend in ("fused", "vmap"):
+        res = ensemble_train(models, x, y, lr=np.linspace(0.1, 8.0, 10).tolist(), steps=60, backend=backend)
+        assert res.diverged.any() and not res.diverged.all()
+    assert counted == [(600, 600), (600, 600)]
