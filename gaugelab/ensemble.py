@@ -7,20 +7,19 @@ exactly the update of :func:`gaugelab.train` with ``optimizer="gd"``:
     θ_b ← θ_b − η_b (∇(L + R_{λ_b})(θ_b) + μ_b θ_b),   L = half MSE (:func:`gaugelab.losses.half_mse`),
     R_λ = (λ/4) Σ_j δ_j² (:func:`gaugelab.penalty.gauge_penalty`, evaluated as λ_b · R_1),
 
-(μ_b as torch.optim.SGD's ``weight_decay``, on every parameter)
-and the same divergence rule: at step t the full-batch training loss L(θ_t) (no penalty) is checked
-before the update; a member whose parameters or loss are not finite, or whose loss exceeds
-``divergence_factor`` × max(L(θ_0), L_0, 1e-12) with L_0 = (1/2N) Σ‖y_n‖², is marked diverged at
-step t, keeps its last finite parameters θ_{t−1} and is dropped from the batch while the others
-carry on.
+with μ_b as torch.optim.SGD's ``weight_decay`` (on every parameter), and the same divergence rule:
+at step t the full-batch training loss L(θ_t) (no penalty) is checked before the update; a member
+whose parameters or loss are not finite, or whose loss exceeds ``divergence_factor`` ×
+max(L(θ_0), L_0, 1e-12) with L_0 = (1/2N) Σ‖y_n‖², is marked diverged at step t, keeps its last
+finite parameters θ_{t−1} and is dropped from the batch while the others carry on.
 
 Two backends compute this. ``"fused"`` (:mod:`gaugelab.fused`, numba): hand-derived gradients with
 configurations as SIMD lanes, for ``Sequential(Linear, σ, Linear)`` with σ ∈ {ReLU, LeakyReLU,
-Identity} in float64 on the CPU; many times faster. ``"vmap"``: any architecture the package accepts,
-any dtype and ``device``; the loss, the penalty, the imbalance and the validation error are the
-package's own functions, called on each member through ``torch.func.functional_call``.
-``backend="auto"`` (default) takes the fused trainer wherever it applies; ``result.config["backend"]``
-says which one ran.
+Identity} in float64 on the CPU; more than ten times faster (``benchmarks/ensemble.py``).
+``"vmap"``: any architecture the package accepts, any dtype and ``device``; the loss, the penalty,
+the imbalance and the validation error are the package's own functions, called on each member
+through ``torch.func.functional_call``. ``backend="auto"`` (default) takes the fused trainer
+wherever it applies; ``result.config["backend"]`` says which one ran.
 """
 
 from __future__ import annotations
