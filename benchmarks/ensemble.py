@@ -181,29 +181,60 @@ def main() -> None:
             print(row)
         return results, med
 
-    def check(res, other_name, other):
-        """Divergence flags/steps identical; largest relative deviation of the final parameters."""
-        same, dev = True, {False: 0.0, True: 0.0}
+    def check(res, other_name, other, configs):
+        """Divergence flags and steps, and the final parameters, of ``other`` against the fused result.
+
+        Where GD is chaotic (at the edge of stability, or past the penalty's own limit) rounding
+        differences of 1e-16 grow exponentially and decide whether and when a run diverges. A flag
+        that differs is "rounding-sensitive" if the two loss curves had already separated (> 1e-8
+        relative at a common record step) before either run diverged; any other difference is a
+        MISMATCH.
+        """
+        unexplained, sensitive, dev = [], [], []
         with torch.no_grad():
             for i in range(res.size):
-                model, div = other(i)
-                same &= int(res.diverged_step[i]) == div
-                for a, b in zip(res.model(i).parameters(), model.parameters()):
-                    d = float(((a - b).abs() / (1 + b.abs())).max())
-                    dev[bool(res.diverged[i])] = max(dev[bool(res.diverged[i])], d)
+                model, div, losses = other(i)
+                mine = int(res.diverged_step[i])
+                if mine != div:
+                    n = min(len(losses), int(res.recorded[i].sum()))
+                    a, b = res.loss[i, :n], torch.as_tensor(losses[:n], dtype=res.loss.dtype)
+                    sep = float(((a - b).abs() / (1 + b.abs())).max()) if n else 0.0
+                    (sensitive if sep > 1e-8 else unexplained).append((configs[i], mine, div, sep))
+                elif mine < 0:
+                    dev.append(
+                        max(
+                            float(((p - q).abs() / (1 + q.abs())).max())
+                            for p, q in zip(res.model(i).parameters(), model.parameters())
+                        )
+                    )
+        dev = torch.tensor(dev)
+        same = res.size - len(sensitive) - len(unexplained)
         print(
-            f"  {other_name} vs fused: divergence flags and steps {'identical' if same else 'DIFFERENT'}; "
-            f"final parameters within {dev[False]:.1e} (stable members), {dev[True]:.1e} (diverged ones, "
-            "at their last finite step)"
+            f"  {other_name} vs fused: divergence flags and steps identical on {same}/{res.size}; "
+            f"{len(sensitive)} rounding-sensitive, {len(unexplained)} unexplained"
         )
-        return same
+        for c, mine, div, sep in (unexplained + sensitive)[:8]:
+            kind = "MISMATCH" if (c, mine, div, sep) in unexplained else "rounding-sensitive"
+            print(f"    (ρ0, seed, λ, η) = {c}: fused {mine}, {other_name} {div} ({sep:.0e} apart; {kind})")
+        if dev.numel():
+            within = int((dev <= 1e-10).sum())
+            print(
+                f"    final parameters of the {dev.numel()} members stable in both: median relative "
+                f"deviation {float(dev.median()):.1e}, {within} within 1e-10, max {float(dev.max()):.1e}"
+            )
+        return not unexplained
 
     ok = True
     if not args.skip_a:
         methods = {"fused": lambda c: ensemble(c, "fused"), "vmap (today)": lambda c: ensemble(c, "vmap")}
         results, med = table("A. the default reproduce training", all_configs, methods, "fused")
         vm = results["vmap (today)"]
-        ok &= check(results["fused"], "vmap", lambda i: (vm.model(i), int(vm.diverged_step[i])))
+        ok &= check(
+            results["fused"],
+            "vmap",
+            lambda i: (vm.model(i), int(vm.diverged_step[i]), vm.loss[i]),
+            all_configs,
+        )
         print(
             "ratio (fused over today's ensemble, default reproduce training): "
             f"{med['vmap (today)'] / med['fused']:.1f}x"
@@ -230,9 +261,9 @@ def main() -> None:
     results, med = table(f"B. every {args.every}th configuration, all four ways", sub, methods, "fused")
     fu = results["fused"]
     vm, tl, pl = results["vmap (today)"], results["gl.train loop"], results["plain loop"]
-    ok &= check(fu, "vmap", lambda i: (vm.model(i), int(vm.diverged_step[i])))
-    ok &= check(fu, "gl.train loop", lambda i: (tl[i].model, tl[i].diverged_step if tl[i].diverged else -1))
-    ok &= check(fu, "plain loop", lambda i: (pl[i][0], pl[i][2]))
+    ok &= check(fu, "vmap", lambda i: (vm.model(i), int(vm.diverged_step[i]), vm.loss[i]), sub)
+    ok &= check(fu, "gl.train loop", lambda i: (tl[i].model, tl[i].diverged_step or -1, tl[i].loss), sub)
+    ok &= check(fu, "plain loop", lambda i: (pl[i][0], pl[i][2], pl[i][1]), sub)
     print(
         f"ratios on part B: fused over gl.train loop {med['gl.train loop'] / med['fused']:.1f}x, over the "
         f"plain loop {med['plain loop'] / med['fused']:.1f}x; today's ensemble over the plain loop "
