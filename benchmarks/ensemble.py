@@ -196,8 +196,9 @@ def main() -> None:
                 model, div, losses = other(i)
                 mine = int(res.diverged_step[i])
                 if mine != div:
-                    n = min(len(losses), int(res.recorded[i].sum()))
-                    a, b = res.loss[i, :n], torch.as_tensor(losses[:n], dtype=res.loss.dtype)
+                    b = torch.as_tensor(losses, dtype=res.loss.dtype)
+                    n = min(int(b.isfinite().sum()), int(res.recorded[i].sum()))  # records both have
+                    a, b = res.loss[i, :n], b[:n]
                     sep = float(((a - b).abs() / (1 + b.abs())).max()) if n else 0.0
                     (sensitive if sep > 1e-8 else unexplained).append((configs[i], mine, div, sep))
                 elif mine < 0:
