@@ -144,6 +144,7 @@ def train(
         f0 = model(probe)
     gen = torch.Generator().manual_seed(seed)
     params = list(model.parameters())
+    sizes = [p.numel() for p in params]
     if callable(optimizer):
         opt = optimizer(model)
     else:
@@ -159,7 +160,9 @@ def train(
         if threshold is None:
             scale = float(half_mse(torch.zeros_like(y), y))  # the loss of predicting 0
             threshold = divergence_factor * max(value, scale, 1e-12)
-        bad_params = not all(torch.isfinite(p).all() for p in params)
+        # θ_t as one vector: its finiteness is the parameter check, and it is θ_{t−1} at the next step
+        theta = torch.cat([p.detach().reshape(-1) for p in params])
+        bad_params = not bool(theta.isfinite().all())
         if bad_params or not value == value or abs(value) == float("inf") or value > threshold:
             if prev is None:
                 raise ValueError(f"model: the initial training loss is {value}, not finite")
@@ -170,24 +173,24 @@ def train(
                 else f"loss {value:.3g} > {divergence_factor:g} x initial loss"
             )
             with torch.no_grad():
-                for p, q in zip(params, prev):
-                    p.copy_(q)
+                for p, q in zip(params, prev.split(sizes)):
+                    p.copy_(q.view_as(p))
             break
         if t % record_every == 0 or t == steps:
             with torch.no_grad():
                 rec["steps"].append(t)
                 rec["loss"].append(value)
-                rec["delta"].append(flat(imbalance(model)).detach().clone())
-                rec["rho"].append(flat(log_scale(model, on_degenerate="nan")).detach().clone())
+                rec["delta"].append(flat(imbalance(model)))
+                rec["rho"].append(flat(log_scale(model, on_degenerate="nan")))
                 f_t = model(probe)
                 rec["fchange"].append(float((f_t - f0).norm(dim=1).mean()))
                 if record_outputs:
-                    rec["out"].append(f_t.clone())
+                    rec["out"].append(f_t)
                 if has_val:
-                    rec["val"].append(float(mse(model(x_val), y_val)))
+                    rec["val"].append(float(mse(f_t if probe is x_val else model(x_val), y_val)))
         if t == steps:
             break
-        prev = [p.detach().clone() for p in params]
+        prev = theta
         if batch_size is not None and batch_size < n:
             idx = torch.randperm(n, generator=gen)[:batch_size]
             loss = half_mse(model(x[idx]), y[idx])
