@@ -106,9 +106,17 @@ def log_scale_limit(dtype: torch.dtype) -> float:
     return math.log(torch.finfo(dtype).max) / 4
 
 
+META_DEVICE = (
+    "model: its parameters are on the 'meta' device (shapes without values); expected a model on a real "
+    "device (e.g. model.to_empty(device='cpu'), then initialise it)"
+)
+
+
 def model_values(model: torch.nn.Module) -> torch.nn.Module:
     """``model`` unchanged if its parameters hold finite numbers, else a ValueError naming ``model``."""
     for name, p in model.named_parameters():
+        if p.is_meta:
+            raise ValueError(META_DEVICE)
         if bool((~torch.isfinite(p.detach())).any()):
             raise ValueError(f"model: parameter {name!r} holds NaN or inf values")
     return model

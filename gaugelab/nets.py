@@ -17,7 +17,14 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from gaugelab._check import finite_number, finite_tensor, integer, log_scale_limit, positive_number
+from gaugelab._check import (
+    META_DEVICE,
+    finite_number,
+    finite_tensor,
+    integer,
+    log_scale_limit,
+    positive_number,
+)
 from gaugelab._check import seed as check_seed
 
 #: Activation modules with σ(αz) = α σ(z) for every α > 0 (degree-1 positive homogeneity).
@@ -77,10 +84,7 @@ def hidden_layers(model: nn.Module) -> list[HiddenLayer]:
     for layer in linears:
         for p in layer.parameters():
             if p.is_meta:
-                raise ValueError(
-                    "model: its parameters are on the 'meta' device (shapes without values); expected a "
-                    "model on a real device (e.g. model.to_empty(device='cpu') and initialise it first)"
-                )
+                raise ValueError(META_DEVICE)
     return [HiddenLayer(i, linears[i], linears[i + 1]) for i in range(len(linears) - 1)]
 
 
