@@ -139,20 +139,22 @@ def test_notebook_never_reaches_the_network(nb_path, guarded_runs, report):
 
 
 # ------------------------------------------------------------------------------------------------
-# scripts/open-course.sh: bound to 127.0.0.1, token on
+# scripts/open-course.sh: bound to 127.0.0.1, token on, kept off the command line, honest port
 # ------------------------------------------------------------------------------------------------
 OPEN_COURSE = REPO / "scripts" / "open-course.sh"
 
 
-def test_open_course_script_binds_loopback_with_token():
+def test_open_course_script_binds_loopback_and_keeps_the_token_off_the_command_line():
     text = OPEN_COURSE.read_text()
     code = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
     assert re.search(r"--ServerApp\.ip=127\.0\.0\.1\b", code)
     assert not re.search(r"--(ServerApp\.)?ip=(0\.0\.0\.0|\*|::)|--ip\b", code)
-    m = re.search(r"--(IdentityProvider|ServerApp|NotebookApp)\.token=(\S+)", code)
-    assert m and m.group(2) not in ("''", '""', ""), "the token must be set to a non-empty value"
-    assert re.search(r"token=\$\{JUPYTER_TOKEN:-\$\(.*secrets\.token_hex", code), (
-        "token must default to random"
+    assert "--ServerApp.port_retries=0" in code
+    assert not re.search(r"--[\w.]*token\b", code, re.I), "a token option on a command line"
+    launch = re.search(r"\.venv/bin/jupyter lab .*?&$", code, re.S | re.M)
+    assert launch and "TOKEN" not in launch.group(0).upper(), "the token must not be in Jupyter's argv"
+    assert re.search(r"export JUPYTER_TOKEN=\$\{JUPYTER_TOKEN:-\$\(.*secrets\.token_hex", code), (
+        "the token must go to Jupyter through the environment and default to random"
     )
     for bad in (
         "disable_check_xsrf",
@@ -177,57 +179,202 @@ def _listening_addresses(port: int) -> set[str]:
     return found
 
 
-def test_open_course_live_refuses_requests_without_token(tmp_path):
-    """Start scripts/open-course.sh on a free port: only 127.0.0.1 listens; no token -> 403."""
-    stamp = REPO / ".venv" / ".gaugelab-installed"
-    newest = max((REPO / f).stat().st_mtime for f in ("requirements.txt", "pyproject.toml"))
-    assert stamp.exists() and stamp.stat().st_mtime >= newest, (
-        ".venv is not set up (open-course.sh would install it): run `bash scripts/run-tests.sh` once first"
-    )
-    env, _ = lab.isolated_jupyter_env(tmp_path / "jupyter")
-    port = lab.free_port()
-    env["GAUGELAB_PORT"] = str(port)
-    out = tmp_path / "open-course.log"
-    proc = subprocess.Popen(
-        ["bash", str(OPEN_COURSE), "--no-browser", "--ServerApp.port_retries=0"],
-        cwd=REPO,
-        env=env,
-        stdout=open(out, "w"),
-        stderr=subprocess.STDOUT,
-    )
+def _descendants(pid: int) -> list[int]:
+    """``pid`` and every process below it (from the parent ids in /proc/<pid>/stat)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return (
+            (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        )
+    except OSError:
+        return ""
+
+
+def _http(url: str, token: str | None = None, follow: bool = True) -> tuple[int, dict]:
     import urllib.error
     import urllib.request
 
-    def get(path: str, token: str | None = None) -> int:
-        headers = {"Authorization": f"token {token}"} if token else {}
-        req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers)
-        try:
-            with urllib.request.urlopen(req, timeout=5) as r:
-                return r.status
-        except urllib.error.HTTPError as exc:
-            return exc.code
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
 
+    opener = urllib.request.build_opener() if follow else urllib.request.build_opener(NoRedirect)
+    headers = {"Authorization": f"token {token}"} if token else {}
+    req = urllib.request.Request(url, headers=headers, method="GET")
     try:
-        token, end = None, time.time() + 120
-        while time.time() < end and proc.poll() is None:
-            m = re.search(rf"http://127\.0\.0\.1:{port}/lab/\S*[?&]token=([0-9a-f]+)", out.read_text())
+        with opener.open(req, timeout=10) as r:
+            return r.status, dict(r.headers)
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers)
+
+
+class _Course:
+    """scripts/open-course.sh started in an isolated Jupyter environment, its output in a file."""
+
+    def __init__(self, tmp_path: Path, port: int | None, token: str | None = None):
+        stamp = REPO / ".venv" / ".gaugelab-installed"
+        newest = max((REPO / f).stat().st_mtime for f in ("requirements.txt", "pyproject.toml"))
+        assert stamp.exists() and stamp.stat().st_mtime >= newest, (
+            ".venv is not set up (open-course.sh would install it): run `bash scripts/run-tests.sh` first"
+        )
+        env, _ = lab.isolated_jupyter_env(tmp_path / "jupyter")
+        env.pop("GAUGELAB_PORT", None)
+        if port is not None:
+            env["GAUGELAB_PORT"] = str(port)
+        if token is not None:
+            env["JUPYTER_TOKEN"] = token
+        self.out = tmp_path / "open-course.log"
+        self.proc = subprocess.Popen(
+            ["bash", str(OPEN_COURSE), "--no-browser"],
+            cwd=REPO,
+            env=env,
+            stdout=open(self.out, "w"),
+            stderr=subprocess.STDOUT,
+        )
+
+    def text(self) -> str:
+        return self.out.read_text()
+
+    def link(self, timeout: float = 180) -> re.Match | None:
+        end = time.time() + timeout
+        while time.time() < end and self.proc.poll() is None:
+            m = re.search(
+                r"\[gaugelab\] open: (http://127\.0\.0\.1:(\d+)/lab/\S*[?&]token=([0-9a-f]+))", self.text()
+            )
             if m:
-                token = m.group(1)
+                return m
+            time.sleep(0.1)
+        return None
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            for pid in reversed(_descendants(self.proc.pid)):
                 try:
-                    if get("/api/contents", token) == 200:
-                        break
+                    os.kill(pid, 9)
                 except OSError:
                     pass
+
+
+def _check_live_server(course: _Course, expect_port: int | None) -> tuple[int, str]:
+    m = course.link()
+    assert m, course.text()[-3000:]
+    url, port, token = m.group(1), int(m.group(2)), m.group(3)
+    # printed only once the server answers: the very first request, made at once, succeeds
+    assert _http(url, token=None)[0] == 200, "the printed link does not answer 200"
+    if expect_port is not None:
+        assert port == expect_port
+    assert len(token) >= 32
+    api = f"http://127.0.0.1:{port}/api/contents"
+    assert _http(api, token)[0] == 200
+    assert _http(api)[0] == 403
+    assert _http(api + "?token=wrong")[0] == 403
+    bare = url.replace(f"&token={token}", "")
+    status, headers = _http(bare, follow=False)
+    assert status == 302 and headers.get("Location", "").startswith("/login"), (status, headers)
+    assert _listening_addresses(port) == {"0100007F"}, "listening beyond 127.0.0.1"
+    assert course.text().count("[gaugelab] open:") == 1
+    return port, token
+
+
+def test_open_course_live_token_only_in_the_environment(tmp_path):
+    """The printed link answers 200 at once (with its token) and 403/redirect without; only
+    127.0.0.1 listens; the token is in no process's argv: neither the script, nor the server, nor
+    a kernel it starts (read from /proc/<pid>/cmdline of the whole process tree)."""
+    port = lab.free_port()
+    course = _Course(tmp_path, port)
+    try:
+        port, token = _check_live_server(course, port)
+        import json
+        import urllib.request
+
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/kernels",
+            data=json.dumps({"name": "python3"}).encode(),
+            headers={"Authorization": f"token {token}", "Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(req, timeout=30) as r:
+            assert r.status == 201
+        end = time.time() + 60
+        while time.time() < end and not any(
+            "ipykernel" in _cmdline(p) for p in _descendants(course.proc.pid)
+        ):
             time.sleep(0.2)
-        assert token and len(token) >= 32, out.read_text()[-2000:]
-        assert get("/api/contents", token) == 200
-        assert get("/api/contents") == 403
-        assert get("/api/contents?token=wrong") == 403
-        addrs = _listening_addresses(port)
-        assert addrs == {"0100007F"}, f"listening on {addrs} (0100007F = 127.0.0.1 only)"
+        tree = {p: _cmdline(p) for p in _descendants(course.proc.pid)}
+        assert any("jupyter" in c for c in tree.values()) and any("ipykernel" in c for c in tree.values()), (
+            tree
+        )
+        leaks = {p: c for p, c in tree.items() if token in c}
+        assert not leaks, f"token visible in argv of {leaks}"
+        all_procs = [int(e.name) for e in Path("/proc").iterdir() if e.name.isdigit()]
+        assert not [p for p in all_procs if token in _cmdline(p)]
     finally:
-        proc.terminate()
+        course.stop()
+
+
+def test_open_course_refuses_a_taken_gaugelab_port(tmp_path):
+    """GAUGELAB_PORT taken: the script says so and exits without starting a server or printing a link."""
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        course = _Course(tmp_path, port)
         try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+            code = course.proc.wait(120)
+        finally:
+            if course.proc.poll() is None:
+                course.stop()
+    text = course.text()
+    assert code != 0
+    assert f"port {port} (GAUGELAB_PORT) is taken" in text
+    assert "[gaugelab] open:" not in text and "token=" not in text
+
+
+def test_open_course_moves_off_a_taken_default_port_and_says_so(tmp_path):
+    """Default port 8888 taken (by this test, or by someone else): the script picks a free port,
+    says which, and the link it prints is for that port and works."""
+    import socket
+
+    busy = socket.socket()
+    try:
+        busy.bind(("127.0.0.1", 8888))
+        busy.listen()
+    except OSError:  # already taken by another process: the same situation for the script
+        busy.close()
+        busy = None
+    course = _Course(tmp_path, None)
+    try:
+        m = course.link()
+        assert m, course.text()[-3000:]
+        moved = re.search(
+            r"port 8888 is taken \(another JupyterLab\?\); using port (\d+) instead", course.text()
+        )
+        assert moved, course.text()[-2000:]
+        port, _ = _check_live_server(course, int(moved.group(1)))
+        assert port != 8888
+    finally:
+        course.stop()
+        if busy is not None:
+            busy.close()
