@@ -1,9 +1,10 @@
 """Security: no notebook and no gaugelab module reaches the network; open-course.sh stays local.
 
-The guard (tests/browser/netguard/sitecustomize.py, loaded through PYTHONPATH) refuses and logs
-every Python-level attempt to resolve or connect to a non-loopback address. Each course notebook is
-executed in a kernel that loads it; a test shows the guard catches a deliberate urlopen to a public
-host (refused before any DNS lookup or connection is made).
+The guard (tests/browser/netguard/sitecustomize.py, loaded through PYTHONPATH) hooks Python's audit
+events and refuses and logs every attempt to resolve, connect or send to a non-loopback address,
+from ``socket`` or ``_socket``, TCP or UDP, through ctypes, or in a child process (even one started
+with a cleared environment). Each course notebook is executed in a kernel that loads it; the tests
+below show that each of those paths is caught and that loopback (the kernel's own channel) works.
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ from browser import kernels, lab
 REPO = lab.REPO
 NOTEBOOKS = lab.notebooks()
 GUARD_CHECK_CELL = (
-    "import socket, sitecustomize\n"
+    "import sitecustomize\n"
     "assert getattr(sitecustomize, 'GUARD_ACTIVE', False), 'network guard not loaded in this kernel'\n"
-    "assert socket.getaddrinfo.__module__ == 'sitecustomize'\n"
+    "assert sitecustomize.selftest(), 'the audit hook does not refuse a public name lookup'\n"
     "print('network guard active')"
 )
 
@@ -75,6 +76,184 @@ def test_guard_refuses_public_host_and_allows_loopback(tmp_path):
     targets = " ".join(r["target"] for r in records)
     assert "pypi.org" in targets and "151.101.0.223" in targets
     assert "127.0.0.1" not in targets
+
+
+# Addresses reserved for documentation (RFC 5737, RFC 3849, RFC 2606): even a guard that failed
+# would reach nothing; the tests check the guard's own refusal, not a network error.
+PUBLIC4, PUBLIC6, PUBLIC_NAME = "192.0.2.1", "2001:db8::1", "guard-test.example"
+GUARDED_CALLS = {
+    "_socket-connect": f"import _socket; s = _socket.socket(); s.settimeout(2); s.connect(({PUBLIC4!r}, 80))",
+    "_socket-connect_ex": f"import _socket; s = _socket.socket(); s.connect_ex(({PUBLIC4!r}, 80))",
+    "_socket-getaddrinfo": f"import _socket; _socket.getaddrinfo({PUBLIC_NAME!r}, 80)",
+    "socket-gethostbyname": f"import socket; socket.gethostbyname({PUBLIC_NAME!r})",
+    "socket-gethostbyaddr": f"import socket; socket.gethostbyaddr({PUBLIC4!r})",
+    "udp-sendto": f"import socket as k; k.socket(k.AF_INET, k.SOCK_DGRAM).sendto(b'x', ({PUBLIC4!r}, 53))",
+    "udp-connect": f"import socket as k; k.socket(k.AF_INET, k.SOCK_DGRAM).connect(({PUBLIC4!r}, 53))",
+    "udp-sendmsg": f"import socket as k; k.socket(2, k.SOCK_DGRAM).sendmsg([b'x'], [], 0, ({PUBLIC4!r}, 5))",
+    "ipv6-connect": f"import socket as k; s = k.socket(10); s.settimeout(2); s.connect(({PUBLIC6!r}, 8))",
+    "ipv4-mapped-ipv6": (
+        "import socket; s = socket.socket(socket.AF_INET6); s.settimeout(2); "
+        f"s.connect(('::ffff:{PUBLIC4}', 80, 0, 0))"
+    ),
+    "asyncio-open_connection": (
+        f"import asyncio; asyncio.run(asyncio.wait_for(asyncio.open_connection({PUBLIC4!r}, 80), 2))"
+    ),
+    "ctypes-libc-connect": "import ctypes; ctypes.CDLL(None).connect",
+    "ctypes-libc-getaddrinfo": "import ctypes; ctypes.CDLL(None).getaddrinfo",
+}
+
+
+@pytest.mark.parametrize("name", sorted(GUARDED_CALLS))
+def test_guard_refuses_every_path_to_a_public_address(tmp_path, name):
+    """Each path is refused by the guard itself (its message), and logged with its target."""
+    log = tmp_path / "guard.jsonl"
+    proc = _run_guarded(
+        f"""
+        try:
+            {GUARDED_CALLS[name]}
+            print("WENT-THROUGH")
+        except Exception as exc:
+            guard = "gaugelab network guard" in str(exc)
+            print("refused" if guard else f"OTHER {{type(exc).__name__}}: {{exc}}")
+        """,
+        log,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "refused", proc.stdout + proc.stderr[-2000:]
+    records = kernels.guard_records(log)
+    assert len(records) >= 1, "refused but not logged"
+    assert any(t in records[0]["target"] for t in (PUBLIC4, PUBLIC6, PUBLIC_NAME, "connect", "getaddrinfo"))
+
+
+CHILD_CODE = f"import socket; socket.create_connection(({PUBLIC4!r}, 80), timeout=2)"
+
+
+@pytest.mark.parametrize(
+    "launch",
+    [
+        "subprocess.run([sys.executable, '-c', CHILD], env={}, capture_output=True)",
+        "subprocess.run([sys.executable, '-c', CHILD], env={'PATH': '/usr/bin'}, capture_output=True)",
+        "os.environ.pop('PYTHONPATH'); subprocess.run([sys.executable, '-c', CHILD], capture_output=True)",
+        "os.environ.pop('PYTHONPATH'); os.system(sys.executable + ' -c ' + repr(CHILD) + ' 2>/dev/null')",
+    ],
+    ids=["popen-cleared-env", "popen-env-without-guard", "popen-after-environ-edit", "os.system"],
+)
+def test_guard_follows_python_children_even_with_a_cleared_environment(tmp_path, launch):
+    """The child's own connection attempt is refused and logged, by the child (its pid)."""
+    log = tmp_path / "guard.jsonl"
+    proc = _run_guarded(
+        f"""
+        import os, subprocess, sys
+        CHILD = {CHILD_CODE!r}
+        {launch}
+        print("parent", os.getpid())
+        """,
+        log,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    parent = int(proc.stdout.split("parent")[1].split()[0])
+    records = kernels.guard_records(log)
+    assert records and all(r["pid"] != parent for r in records), records
+    assert PUBLIC4 in records[0]["target"]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        "os.posix_spawn(sys.executable, [sys.executable, '-c', 'pass'], {})",
+        "os.execve(sys.executable, [sys.executable, '-c', 'pass'], {'PATH': '/usr/bin'})",
+        # os.spawnve forks, then its execve is refused in the child, which exits with 127
+        "assert os.spawnve(os.P_WAIT, sys.executable, [sys.executable, '-c', 'pass'], {}) == 127; 1 / 0",
+    ],
+    ids=["posix_spawn", "execve", "spawnve"],
+)
+def test_guard_refuses_exec_and_spawn_with_an_environment_without_it(tmp_path, call):
+    """Their environment is read before the hook sees it, so the guard cannot be put back: refused."""
+    log = tmp_path / "guard.jsonl"
+    proc = _run_guarded(
+        f"""
+        import os, sys
+        try:
+            {call}
+            print("WENT-THROUGH")
+        except ConnectionRefusedError as exc:
+            print("refused" if "gaugelab network guard" in str(exc) else exc)
+        except ZeroDivisionError:
+            print("refused")
+        """,
+        log,
+    )
+    assert proc.stdout.strip() == "refused", proc.stdout + proc.stderr[-2000:]
+    records = kernels.guard_records(log)
+    assert records and "without the guard" in records[0]["kind"], records
+
+
+def test_guard_allows_loopback_unix_sockets_and_guarded_children(tmp_path):
+    """What kernels and JupyterLab need keeps working: TCP and UDP on 127.0.0.1 (and ::1 where the
+    machine has IPv6), localhost names, Unix sockets, and children that inherit the guard."""
+    log = tmp_path / "guard.jsonl"
+    proc = _run_guarded(
+        """
+        import os, socket, subprocess, sys, tempfile
+        server = socket.socket(); server.bind(("127.0.0.1", 0)); server.listen()
+        socket.create_connection(server.getsockname(), timeout=5).close()
+        socket.create_connection(("localhost", server.getsockname()[1]), timeout=5).close()
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); udp.bind(("127.0.0.1", 0))
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"ping", udp.getsockname())
+        assert udp.recv(10) == b"ping"
+        socket.getaddrinfo("localhost", 80); socket.getaddrinfo(None, 80); socket.getaddrinfo("127.0.0.1", 80)
+        if socket.has_ipv6:
+            try:
+                s6 = socket.socket(socket.AF_INET6); s6.bind(("::1", 0)); s6.listen()
+                socket.create_connection(("::1", s6.getsockname()[1]), timeout=5).close()
+            except OSError as exc:  # no IPv6 loopback configured here: not the guard's business
+                assert "gaugelab network guard" not in str(exc)
+        path = os.path.join(tempfile.mkdtemp(), "sock")
+        unix = socket.socket(socket.AF_UNIX); unix.bind(path); unix.listen()
+        c = socket.socket(socket.AF_UNIX); c.connect(path); c.close()
+        out = subprocess.run([sys.executable, "-c", "import sitecustomize; print(sitecustomize.selftest())"],
+                             capture_output=True, text=True).stdout
+        assert out.strip() == "True", out
+        print("all local ok")
+        """,
+        log,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "all local ok" in proc.stdout
+    assert kernels.guard_records(log) == []
+
+
+def test_a_kernel_under_the_guard_runs_code_and_is_guarded(tmp_path):
+    """A real ipykernel (ZMQ over 127.0.0.1, started by jupyter_client) under the guard: it runs
+    code, and a connection attempt from inside it is refused and logged."""
+    from jupyter_client.manager import start_new_kernel
+
+    log = tmp_path / "guard.jsonl"
+    env = {**os.environ, **kernels.guard_env(log)}
+    km, kc = start_new_kernel(kernel_name="python3", env=env)
+    try:
+        outputs = []
+
+        def run(code):
+            outputs.clear()
+            kc.execute_interactive(code, timeout=60, output_hook=lambda m: outputs.append(m["content"]))
+            return "".join(o.get("text", "") for o in outputs)
+
+        assert run("print(6 * 7)").strip() == "42"
+        assert run("import sitecustomize; print(sitecustomize.selftest())").strip() == "True"
+        text = run(
+            "import urllib.request\n"
+            "try:\n    urllib.request.urlopen('http://192.0.2.1/', timeout=2)\n"
+            "except Exception as exc:\n    print('guard' if 'gaugelab network guard' in str(exc) else exc)"
+        )
+        assert text.strip() == "guard", text
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    records = kernels.guard_records(log)
+    assert len(records) == 1 and "192.0.2.1" in records[0]["target"]
 
 
 def test_gaugelab_modules_stay_offline(tmp_path):
