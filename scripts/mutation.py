@@ -4,8 +4,9 @@
 Each mutant is a small text substitution in one module (a sign flip, a dropped term, an off-by-one,
 a changed threshold, a wrong axis, a removed check...). The script copies ``gaugelab/`` into a
 temporary directory, applies one mutant there (never in the work tree), and runs the tests listed
-for that module in ``TESTS`` with ``pytest -x`` against the copy (pytest runs in the copy's folder,
-which puts it before the editable install; the script checks that the copy is what gets imported).
+for that module in ``TESTS`` with ``pytest -x`` against the copy (each run is a fork of this process,
+which has imported torch once; the child puts the copy first on sys.path, before the editable
+install, and checks that the copy is what it imported).
 For speed the test expected to kill the mutant (``HINTS``) runs first; only if it passes does the
 module's whole list run. A mutant is *killed* when a test
 fails (or the run times out), *survives* when every test passes.
@@ -29,11 +30,9 @@ import argparse
 import difflib
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -674,86 +673,135 @@ def check_targets(catalogue, src: Path) -> list[str]:
     return errors
 
 
-def run_mutant_tests(pkg_root: Path, m: Mutant, timeout: float) -> tuple[str, float, str]:
-    """Its hint test first (if any), then, if that passes, every test of TESTS[m.module]."""
-    total = 0.0
-    if m.what in HINTS:
-        status, dt, failed = run_tests(pkg_root, m.module, timeout, [], only=[HINTS[m.what]])
-        total += dt
-        if status != "survived":
-            return status, total, failed
-    status, dt, failed = run_tests(pkg_root, m.module, timeout, [])
-    return status, total + dt, failed
+PYTEST_ARGS = ["-x", "-q", "-p", "no:cacheprovider", "--hypothesis-seed=0", "-W", "ignore"]
 
 
-def run_tests(
-    pkg_root: Path, module: str, timeout: float, extra: list[str], only: list[str] | None = None
-) -> tuple[str, float, str]:
-    """('killed' | 'survived' | 'timeout', seconds, first failing test) for the package at pkg_root.
+def _warm_up() -> None:
+    """Import the heavy third-party modules once, in this process; every test run is a fork of it
+    (so torch is not imported a hundred times). gaugelab itself is never imported here."""
+    import hypothesis  # noqa: F401
+    import numpy  # noqa: F401
+    import pytest  # noqa: F401
+    import torch  # noqa: F401
+    import torch.func  # noqa: F401
+    import tqdm.auto  # noqa: F401
 
-    pytest runs in pkg_root (so ``import gaugelab`` finds the copy before the editable install)."""
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(pkg_root) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-        "HYPOTHESIS_STORAGE_DIRECTORY": str(pkg_root / ".hypothesis"),
-        "GAUGELAB_STATIC_PNG": "0",
-    }
-    tests = [str(REPO / "tests" / t) for t in (only or TESTS[module])]
-    cmd = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "-x",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        "--hypothesis-seed=0",
-        "--rootdir",
-        str(REPO),
-        "-c",
-        str(REPO / "pyproject.toml"),
-        "-W",
-        "ignore",
-        *extra,
-        *tests,
-    ]
-    t0 = time.perf_counter()
-    try:
-        proc = subprocess.run(cmd, cwd=pkg_root, env=env, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return "timeout", time.perf_counter() - t0, ""
-    dt = time.perf_counter() - t0
-    failed = next(
-        (
-            ln.split(" ", 1)[1].split(" - ")[0]
-            for ln in proc.stdout.splitlines()
-            if ln.startswith(("FAILED ", "ERROR "))
-        ),
-        "",
-    )
-    if proc.returncode == 0:
-        return "survived", dt, ""
-    if proc.returncode in (1, 2) and failed:
-        return "killed", dt, failed
-    return "killed", dt, f"pytest exit {proc.returncode}: {proc.stdout[-300:]}{proc.stderr[-300:]}"
+    assert "gaugelab" not in sys.modules
 
 
-def _prepare(workdir: Path, probe: bool = False) -> Path:
+def _fork_pytest(pkg_root: Path, tests: list[str], out: Path) -> int:
+    """Fork a child that runs pytest on ``tests`` with ``pkg_root``'s gaugelab; returns its pid.
+
+    The child exits with pytest's code, or 99 if the gaugelab it imported is not the copy."""
+    pid = os.fork()
+    if pid:
+        return pid
+    try:  # the child
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        os.chdir(pkg_root)
+        sys.path.insert(0, str(pkg_root))
+        os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = str(pkg_root / ".hypothesis")
+        os.environ["GAUGELAB_STATIC_PNG"] = "0"
+        import pytest
+
+        args = [*PYTEST_ARGS, "--rootdir", str(REPO), "-c", str(REPO / "pyproject.toml"), *tests]
+        code = int(pytest.main(args))
+        sys.stdout.flush()
+        imported = getattr(sys.modules.get("gaugelab"), "__file__", "") or ""
+        if not imported.startswith(str(pkg_root)):
+            print(f"mutation: imported {imported!r}, not the copy", flush=True)
+            code = 99
+    except BaseException as exc:  # noqa: BLE001
+        print(f"mutation: child failed: {exc!r}", flush=True)
+        code = 98
+    os._exit(code)
+
+
+def _first_failure(text: str) -> str:
+    for line in text.splitlines():
+        if line.startswith(("FAILED ", "ERROR ")):
+            node = line.split(" ", 1)[1].split(" - ")[0]
+            return "tests/" + node.rsplit("tests/", 1)[-1] if "tests/" in node else node.lstrip("./")
+    return ""
+
+
+@dataclass
+class _Job:
+    mid: str
+    mutant: Mutant | None  # None: the unmutated baseline of a module
+    module: str
+    root: Path
+    stage: str = "hint"
+    pid: int = 0
+    started: float = 0.0
+    spent: float = 0.0
+    out: Path | None = None
+    diff: str = ""
+
+
+def _start(job: _Job) -> None:
+    if job.stage == "hint" and job.mutant is not None and job.mutant.what in HINTS:
+        tests = [str(REPO / "tests" / HINTS[job.mutant.what])]
+    else:
+        job.stage = "full"
+        tests = [str(REPO / "tests" / t) for t in TESTS[job.module]]
+    job.out = job.root.parent / f"{job.stage}.log"
+    job.started = time.perf_counter()
+    job.pid = _fork_pytest(job.root, tests, job.out)
+
+
+def run_jobs(jobs: list[_Job], n_parallel: int, timeout: float, report) -> None:
+    """Run every job (hint stage, then the full list if the hint passed), ``n_parallel`` at once;
+    ``report(job, status, failed)`` is called as each one is decided."""
+    pending, running = list(jobs), {}
+    while pending or running:
+        while pending and len(running) < n_parallel:
+            job = pending.pop(0)
+            _start(job)
+            running[job.pid] = job
+        time.sleep(0.1)
+        for pid, job in list(running.items()):
+            done, status = os.waitpid(pid, os.WNOHANG)
+            elapsed = time.perf_counter() - job.started
+            if not done:
+                if elapsed > timeout:
+                    os.kill(pid, 9)
+                    os.waitpid(pid, 0)
+                    del running[pid]
+                    job.spent += elapsed
+                    report(job, "timeout", "")
+                continue
+            del running[pid]
+            job.spent += elapsed
+            code = os.waitstatus_to_exitcode(status)
+            text = job.out.read_text(errors="replace") if job.out.exists() else ""
+            if code in (98, 99):
+                raise SystemExit(f"mutation: {job.mid}: {text[-2000:]}")
+            if code == 0 and job.stage == "hint":
+                job.stage = "full"
+                _start(job)
+                running[job.pid] = job
+                continue
+            failed = _first_failure(text) or ("" if code == 0 else f"pytest exit {code}: {text[-300:]}")
+            report(job, "survived" if code == 0 else "killed", failed)
+            if job.mutant is not None:
+                shutil.rmtree(job.root.parent, ignore_errors=True)
+
+
+def _prepare(workdir: Path, mutant: Mutant | None = None) -> tuple[Path, str]:
+    """A copy of gaugelab/ in ``workdir``/pkg, with ``mutant`` applied; (its root, the diff)."""
     root = workdir / "pkg"
     shutil.copytree(REPO / "gaugelab", root / "gaugelab", ignore=shutil.ignore_patterns("__pycache__"))
-    if probe:
-        found = subprocess.run(
-            [sys.executable, "-c", "import gaugelab; print(gaugelab.__file__)"],
-            env={**os.environ, "PYTHONPATH": str(root)},
-            capture_output=True,
-            text=True,
-            cwd=root,
-        )
-        if not found.stdout.strip().startswith(str(root)):
-            raise SystemExit(
-                f"mutation: the copy is not what gets imported ({found.stdout.strip()}{found.stderr})"
-            )
-    return root
+    if mutant is None:
+        return root, ""
+    target = root / "gaugelab" / f"{mutant.module}.py"
+    original = target.read_text()
+    mutated = mutant.apply(original)
+    target.write_text(mutated)
+    diff = "".join(difflib.unified_diff(original.splitlines(True), mutated.splitlines(True), n=0))
+    return root, diff
 
 
 def main(argv=None) -> int:
@@ -763,9 +811,9 @@ def main(argv=None) -> int:
     ap.add_argument("--list", action="store_true", help="print the catalogue and exit")
     ap.add_argument("--check", action="store_true", help="only check that every target text exists")
     ap.add_argument("--show", action="store_true", help="print each mutant's diff")
-    ap.add_argument("--jobs", type=int, default=1, help="mutants run in parallel (default 1)")
+    ap.add_argument("--jobs", type=int, default=1, help="test runs in parallel (default 1)")
     ap.add_argument(
-        "--timeout", type=float, default=600.0, help="seconds per mutant before 'timeout' (killed)"
+        "--timeout", type=float, default=600.0, help="seconds per test run before 'timeout' (killed)"
     )
     ap.add_argument(
         "--no-baseline", action="store_true", help="skip the unmutated run of each module's tests"
@@ -796,51 +844,57 @@ def main(argv=None) -> int:
 
     with open("/proc/loadavg") as fh:
         load = fh.read().split()[:3]
-    print(f"mutation: {len(chosen)} mutants, load average {' '.join(load)} at start")
+    print(
+        f"mutation: {len(chosen)} mutants, {args.jobs} at a time, load average {' '.join(load)}", flush=True
+    )
+    _warm_up()
     tmp = Path(tempfile.mkdtemp(prefix="gaugelab-mutation-"))
+    results: list[tuple[str, Mutant, str]] = []
+    t0 = time.perf_counter()
     try:
-        base = _prepare(tmp / "baseline", probe=True)
         if not args.no_baseline:
-            for module in sorted({m.module for _, m in chosen}):
-                status, dt, failed = run_tests(base, module, args.timeout, [])
-                verdict = "ok" if status == "survived" else "FAILS: " + failed
-                print(f"baseline {module:12s} {dt:6.1f} s  {verdict}")
-                if status != "survived":
-                    print("mutation: the unmutated tests must pass first", file=sys.stderr)
-                    return 2
+            base_fail = []
 
-        def one(item):
-            k, (mid, m) = item
-            root = _prepare(tmp / f"m{k}")
-            target = root / "gaugelab" / f"{m.module}.py"
-            original = target.read_text()
-            mutated = m.apply(original)
-            target.write_text(mutated)
-            status, dt, failed = run_mutant_tests(root, m, args.timeout)
-            shutil.rmtree(root.parent, ignore_errors=True)
-            diff = "".join(difflib.unified_diff(original.splitlines(True), mutated.splitlines(True), n=0))
-            return mid, m, status, dt, failed, diff
-
-        results = []
-        with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-            for mid, m, status, dt, failed, diff in pool.map(one, enumerate(chosen)):
-                results.append((mid, m, status))
-                mark = {"killed": "killed  ", "timeout": "timeout ", "survived": "SURVIVED"}[status]
+            def base_report(job, status, failed):
                 print(
-                    f"{mark} {mid:15s} {dt:6.1f} s  {m.what}" + (f"  <- {failed}" if failed else ""),
-                    flush=True,
+                    f"baseline {job.module:12s} {job.spent:6.1f} s  {'ok' if status == 'survived' else failed}"
                 )
-                if args.show:
-                    print(diff)
+                if status != "survived":
+                    base_fail.append(job.module)
+
+            modules = sorted({m.module for _, m in chosen})
+            base = [
+                _Job(f"baseline-{mod}", None, mod, _prepare(tmp / f"base-{mod}")[0], stage="full")
+                for mod in modules
+            ]
+            run_jobs(base, args.jobs, args.timeout, base_report)
+            if base_fail:
+                print(f"mutation: the unmutated tests fail for {base_fail}: fix them first", file=sys.stderr)
+                return 2
+
+        jobs = []
+        for k, (mid, m) in enumerate(chosen):
+            root, diff = _prepare(tmp / f"m{k}", m)
+            jobs.append(_Job(mid, m, m.module, root, diff=diff))
+
+        def report(job, status, failed):
+            results.append((job.mid, job.mutant, status))
+            mark = {"killed": "killed  ", "timeout": "timeout ", "survived": "SURVIVED"}[status]
+            how = f"  <- {failed}" if failed else ""
+            print(f"{mark} {job.mid:15s} {job.spent:6.1f} s  {job.mutant.what}{how}", flush=True)
+            if args.show:
+                print(job.diff)
+
+        run_jobs(jobs, args.jobs, args.timeout, report)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
-    print("\nscore by module (killed / total):")
-    modules = list(dict.fromkeys(m.module for _, m, _ in results))
-    for module in modules:
+    order = {mid: i for i, mid in enumerate(ids)}
+    results.sort(key=lambda r: order[r[0]])
+    print(f"\nscore by module (killed / total), {time.perf_counter() - t0:.0f} s in all:")
+    for module in dict.fromkeys(m.module for _, m, _ in results):
         rows = [r for r in results if r[1].module == module]
-        k = sum(r[2] != "survived" for r in rows)
-        print(f"  {module:12s} {k:3d} / {len(rows):3d}")
+        print(f"  {module:12s} {sum(r[2] != 'survived' for r in rows):3d} / {len(rows):3d}")
     killed = sum(r[2] != "survived" for r in results)
     print(
         f"  {'all':12s} {killed:3d} / {len(results):3d}  = {100 * killed / max(1, len(results)):.1f} % killed"
