@@ -85,3 +85,15 @@ def test_ensemble_members_are_independent_of_their_order():
     a = ensemble_train(models, DATA.x_train, DATA.y_train, lr=[0.1, 0.2, 0.3], steps=10)
     b = ensemble_train(models[::-1], DATA.x_train, DATA.y_train, lr=[0.3, 0.2, 0.1], steps=10)
     torch.testing.assert_close(a.loss, b.loss.flip(0), rtol=0, atol=1e-13)
+
+
+@pytest.mark.parametrize("seed", [0, 7])
+def test_mlp_starts_from_pytorchs_default_init_under_its_seed(seed):
+    """Documented: weights start from PyTorch's default initialisation, seeded by ``seed``: the same
+    as building the nn.Linear layers by hand right after torch.manual_seed(seed)."""
+    torch.manual_seed(seed)
+    by_hand = [torch.nn.Linear(2, 4, dtype=torch.float64), torch.nn.Linear(4, 3, dtype=torch.float64)]
+    by_hand.append(torch.nn.Linear(3, 1, dtype=torch.float64))
+    expected = torch.cat([p.detach().reshape(-1) for lin in by_hand for p in lin.parameters()])
+    assert torch.equal(_params(gl.mlp([2, 4, 3, 1], seed=seed)), expected)
+    assert torch.equal(_params(gl.mlp([2, 4, 3, 1], seed=seed, init_scale=2.0)), 2 * expected)
