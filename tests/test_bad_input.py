@@ -410,3 +410,11 @@ def test_init_scale_and_dtype_of_the_builders():
         gl.two_layer(init_scale=float("inf"))
     with pytest.raises(TypeError, match=r"^dtype: expected a floating-point torch dtype"):
         gl.two_layer(dtype=torch.int64)
+
+
+def test_linear_layers_whose_widths_do_not_chain():
+    net = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(4, 1)).double()
+    with pytest.raises(
+        ValueError, match=r"^model: layer 2 \(Linear\) expects 4 inputs but the previous Linear gives 3"
+    ):
+        gl.imbalance(net)

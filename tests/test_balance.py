@@ -109,3 +109,17 @@ def test_balance_reports_when_it_runs_out_of_sweeps():
     model = gl.mlp([3, 5, 4, 2], seed=2, init_scale=3.0)
     with pytest.warns(gl.BalanceWarning, match=r"not balanced after max_sweeps=1 sweeps: max_j \|δ_j\| = "):
         gl.balance(model, max_sweeps=1)
+
+
+def test_balance_stopping_rule_is_relative_to_the_size_of_the_weights():
+    """max_j |δ_j| ≤ tol · max_j (‖u_j‖² + ‖a_j‖²): a large deep net (weights ~ 1e3) is balanced to
+    rounding relative to its size, without running out of sweeps."""
+    import warnings
+
+    model = gl.mlp([3, 5, 4, 2], seed=2, init_scale=1e3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        balanced = gl.balance(model)
+    size = max(float((nu**2 + na**2).max()) for nu, na in gl.neuron_norms(balanced))
+    worst = max(float(d.detach().abs().max()) for d in gl.imbalance(balanced))
+    assert size > 1e5 and worst <= 1e-13 * size

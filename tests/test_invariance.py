@@ -125,3 +125,15 @@ def test_non_homogeneous_activation_really_breaks_invariance():
         tanh[0].weight.copy_(w_in), tanh[0].bias.copy_(b_in), tanh[2].weight.copy_(w_out)
     with pytest.raises(TypeError, match=r"layer 1 \(Tanh\)"):
         gl.invariance_error(tanh, torch.ones(6, dtype=torch.float64), x)
+
+
+@pytest.mark.parametrize("low, high", [(-3.0, 3.0), (-1.0, 0.5), (0.2, 2.0), (1.0, 1.0)])
+def test_random_scales_draw_log_alpha_uniformly_on_low_high(low, high):
+    """log α_j ~ U[low, high]: inside the interval, and over 2000 neurons spread over all of it."""
+    model = gl.two_layer(1, 2000, seed=0)
+    (alpha,) = gl.random_scales(model, low, high, seed=1)
+    s = alpha.log()
+    assert (s >= low - 1e-12).all() and (s <= high + 1e-12).all()
+    width = high - low
+    assert float(s.min()) <= low + 0.01 * width + 1e-12 and float(s.max()) >= high - 0.01 * width - 1e-12
+    assert float(s.mean()) == pytest.approx((low + high) / 2, abs=0.05 * width + 1e-12)
