@@ -610,7 +610,7 @@ HINTS = {
     "normalisation dropped": "test_teleport.py::test_normalised_steps_move_the_largest_log_scale_by_lr",
     "orbit point sign": "test_teleport.py::test_objective_along_the_orbit_equals_objective_of_rescaled_model",
     "Hellmann–Feynman with the bottom eigenvector": "test_teleport.py::test_scalar_toy_min_sharpness_is_the_balanced_point",
-    "function change not measured": "test_teleport.py::test_teleport_keeps_f_and_moves_the_objective",
+    "function change not measured": "test_teleport.py::test_function_change_measures_f_on_x",
     "Path-SGD momentum with dampening": "test_optim.py::test_momentum_path_sgd_is_the_documented_heavy_ball",
     "Path-SGD momentum μ ignored": "test_optim.py::test_momentum_path_sgd_is_the_documented_heavy_ball",
     "first buffer zero (first step lost)": "test_optim.py::test_momentum_path_sgd_is_the_documented_heavy_ball",

@@ -136,3 +136,30 @@ def test_normalised_steps_move_the_largest_log_scale_by_lr():
         s = res.s[t].clone().requires_grad_(True)
         (g,) = torch.autograd.grad(J(s), s)
         torch.testing.assert_close(res.s[t + 1] - res.s[t], 0.07 * g / g.abs().max(), rtol=1e-9, atol=1e-15)
+
+
+def test_function_change_measures_f_on_x(monkeypatch):
+    """function_change = max_n ‖f_new(x_n) − f(x_n)‖ on x. With the true gauge it is rounding; with a
+    rescaling that forgets the 1/α on the outgoing side (planted) it reports the change of f."""
+    import copy
+
+    import gaugelab.teleport as tp
+
+    model, x, y = _trained(widths=(1, 6, 1))
+    res = teleport(model, x, y, objective="weight_norm", steps=5, lr=0.3)
+    with torch.no_grad():
+        assert res.function_change == float((res.model(x) - model(x)).norm(dim=1).max())
+
+    def incoming_only(m, scales):
+        broken = copy.deepcopy(m)
+        with torch.no_grad():
+            broken[0].weight.mul_(scales[0][:, None])
+            broken[0].bias.mul_(scales[0])
+        return broken
+
+    monkeypatch.setattr(tp, "rescale", incoming_only)
+    res = teleport(model, x, y, objective="weight_norm", steps=5, lr=0.3)
+    with torch.no_grad():
+        by_hand = float((incoming_only(model, res.scales)(x) - model(x)).norm(dim=1).max())
+    assert by_hand > 1e-3
+    assert res.function_change == pytest.approx(by_hand, rel=1e-12)
