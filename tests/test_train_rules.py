@@ -153,3 +153,33 @@ def test_a_non_finite_loss_is_divergence_whatever_the_factor():
     run = gl.train(model, X, Y, steps=60, lr=40.0, divergence_factor=1e300)
     assert run.diverged and "non-finite" in run.reason
     assert all(torch.isfinite(p).all() for p in run.model.parameters())
+
+
+@pytest.mark.parametrize("batch_size", [23, 12, 1])
+def test_each_sgd_step_uses_one_minibatch_of_batch_size_rows(batch_size):
+    """y = f(x) except on row k: a minibatch of b rows without k has no gradient; with k its mean
+    loss weighs row k by 1/b, so the step is (N/b) times the full-batch step. Never the full batch."""
+    model = gl.two_layer(1, 6, seed=2)
+    n, k, lr = X.shape[0], 5, 0.01
+    y = model(X).detach().clone()
+    y[k] += 1.0
+    g_full = torch.autograd.grad(half_mse(model(X), y), list(model.parameters()))
+    seen = set()
+    for seed in range(300):
+        if len(seen) == 2:
+            break
+        run = gl.train(model, X, y, steps=1, lr=lr, optimizer="sgd", batch_size=batch_size, seed=seed)
+        moves = [(q - p).detach() for p, q in zip(model.parameters(), run.model.parameters())]
+        if all(float(m.abs().max()) == 0.0 for m in moves):
+            seen.add("without k")
+            continue
+        for m, g in zip(moves, g_full):
+            torch.testing.assert_close(m, -lr * (n / batch_size) * g, rtol=1e-9, atol=1e-15)
+        seen.add("with k")
+    assert seen == {"with k", "without k"}
+
+
+def test_the_last_step_is_always_recorded():
+    run = gl.train(gl.two_layer(1, 4, seed=0), X, Y, steps=23, lr=0.05, record_every=5)
+    assert run.steps.tolist() == [0, 5, 10, 15, 20, 23]
+    assert float(run.loss[-1]) == pytest.approx(float(half_mse(run.model(X), Y).detach()), rel=1e-12)
