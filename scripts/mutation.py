@@ -636,7 +636,7 @@ HINTS = {
     "minibatches never shuffled": "test_seeds.py::test_same_seed_same_result_other_seed_other_result",
     "seed ignored": "test_seeds.py::test_same_seed_same_result_other_seed_other_result",
     "last step not recorded": "test_train_rules.py::test_the_last_step_is_always_recorded",
-    "diverged run keeps the bad θ": "test_train.py::test_divergence_is_reported_with_its_step_and_never_raised",
+    "diverged run keeps the bad θ": "test_train_rules.py::test_a_diverged_run_keeps_the_last_model_before_the_bad_step",
     "ensemble divergence base without L_0": "test_ensemble_rules.py::test_divergence_step_follows_the_documented_threshold",
     "ensemble divergence threshold doubled": "test_ensemble_rules.py::test_divergence_step_follows_the_documented_threshold",
     "ensemble threshold ignored": "test_ensemble_rules.py::test_divergence_step_follows_the_documented_threshold",

@@ -183,3 +183,15 @@ def test_the_last_step_is_always_recorded():
     run = gl.train(gl.two_layer(1, 4, seed=0), X, Y, steps=23, lr=0.05, record_every=5)
     assert run.steps.tolist() == [0, 5, 10, 15, 20, 23]
     assert float(run.loss[-1]) == pytest.approx(float(half_mse(run.model(X), Y).detach()), rel=1e-12)
+
+
+def test_a_diverged_run_keeps_the_last_model_before_the_bad_step():
+    """Diverged at step t: the result's model is θ_{t−1} (the last one whose loss passed the rule),
+    computed here by a plain loop of t − 1 steps."""
+    model = gl.two_layer(1, 8, seed=0)
+    run = gl.train(model, X, Y, steps=30, lr=2.5, divergence_factor=10.0)
+    assert run.diverged and run.diverged_step is not None and run.diverged_step >= 2
+    ref_model, ref_loss = reference_run(model, "gd", 2.5, run.diverged_step - 1)
+    for p, q in zip(run.model.parameters(), ref_model.parameters()):
+        torch.testing.assert_close(p.detach(), q.detach(), rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(run.loss, ref_loss, rtol=1e-10, atol=1e-13)
