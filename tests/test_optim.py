@@ -68,14 +68,19 @@ def test_path_sgd_is_gauge_equivariant(model, seed):
 
     Equal in exact arithmetic; in float64 the runs differ by rounding, which an unstable run (a
     neuron with tiny κ takes a huge step and the loss climbs) amplifies. So the claim is checked
-    on runs whose loss never rises above its start (the others are discarded by ``assume``)."""
+    on runs whose loss never rises above its start (the others are discarded by ``assume``), to
+    1e-10 or to 1000 times the gap that the same run opens from a start moved by rounding alone
+    (a rescaling and its inverse); a non-equivariant step is off by ~1e-3 (next test)."""
     x, y = inputs(model, 16, seed), targets(model, 16, seed + 1)
-    other = gl.rescale(model, gl.random_scales(model, -1, 1, seed=seed))
-    a = optim.run_optimizer(model, x, y, optim.path_sgd(0.01), steps=30)
-    b = optim.run_optimizer(other, x, y, optim.path_sgd(0.01), steps=30)
+    scales = gl.random_scales(model, -1, 1, seed=seed)
+    other = gl.rescale(model, scales)
+    # rounding control: the same start after a rescaling and its inverse (equal up to a few ulps)
+    control = gl.rescale(other, [1 / s for s in scales])
+    a, b, c = (optim.run_optimizer(m, x, y, optim.path_sgd(0.01), steps=30) for m in (model, other, control))
     assume(not a.diverged and float(a.loss.max()) <= float(a.loss[0]))
     scale = 1 + float(a.outputs.abs().max())
-    assert float((a.outputs - b.outputs).abs().max()) <= 1e-10 * scale
+    rounding = float((a.outputs - c.outputs).abs().max())
+    assert float((a.outputs - b.outputs).abs().max()) <= max(1e-10 * scale, 1e3 * rounding)
 
 
 def _setting():
