@@ -20,6 +20,11 @@ catalogue), reported loudly, never silently skipped.
     .venv/bin/python scripts/mutation.py --list          # the catalogue and the tests per module
     .venv/bin/python scripts/mutation.py --check         # only check that every target text exists
 
+Last full run (branch trust, 2026-12-01, 2 jobs, load average ~10 on 2 shared cores: 47 min): 92 of
+103 killed; the 9 survivors in gaugelab's own modules then got tests and were re-run, all killed:
+101 / 103 (98 %). The 2 left are in experiments.py (NaN values counted as seeds in seed_stats; the
+λ limit from the max instead of the median stiffness), whose tests belong to its owner.
+
 Pinned tools: the repository's requirements.txt (pytest, hypothesis); hypothesis runs with a fixed
 seed (--hypothesis-seed=0) and its example database in the temporary directory.
 """
