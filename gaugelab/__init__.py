@@ -18,6 +18,7 @@ from gaugelab.coords import (
 )
 from gaugelab.data import Dataset, teacher_student, toy_regression
 from gaugelab.gauge import (
+    BalanceWarning,
     balance,
     balancing_scales,
     degenerate_neurons,
@@ -42,6 +43,7 @@ from gaugelab.train import TrainResult, train
 __version__ = "0.1.0"
 
 __all__ = [
+    "BalanceWarning",
     "Dataset",
     "GaugeCoordinates",
     "TrainResult",

@@ -18,11 +18,8 @@ from torch import nn
 from gaugelab.nets import hidden_layers
 
 
-def neuron_vectors(model: nn.Module) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """Per hidden layer, (U, A): U[j] = u_j = (W_in[j, :], b_in[j]) and A[j] = a_j = W_out[:, j].
-
-    Differentiable (no copy, no detach): use them inside a loss.
-    """
+def _vectors(model: nn.Module) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """(U, A) per hidden layer, differentiable (what :func:`imbalance` and :func:`log_scale` use)."""
     out = []
     for layer in hidden_layers(model):
         u = layer.incoming.weight
@@ -32,19 +29,33 @@ def neuron_vectors(model: nn.Module) -> list[tuple[torch.Tensor, torch.Tensor]]:
     return out
 
 
+def neuron_vectors(model: nn.Module) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Per hidden layer, (U, A): U[j] = u_j = (W_in[j, :], b_in[j]) and A[j] = a_j = W_out[:, j].
+
+    Values to read (detached from autograd, so ``float(...)`` and ``.numpy()`` work without a
+    warning). For a differentiable quantity inside a loss use :func:`imbalance`, :func:`log_scale`
+    or :func:`path_norm`, or the parameters themselves.
+    """
+    return [(u.detach(), a.detach()) for u, a in _vectors(model)]
+
+
 def neuron_norms(model: nn.Module) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """Per hidden layer, (‖u_j‖, ‖a_j‖) as two 1-D tensors (differentiable)."""
+    """Per hidden layer, (‖u_j‖, ‖a_j‖) as two 1-D tensors (values to read, detached)."""
     return [(u.norm(dim=1), a.norm(dim=1)) for u, a in neuron_vectors(model)]
+
+
+def _norms(model: nn.Module) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    return [(u.norm(dim=1), a.norm(dim=1)) for u, a in _vectors(model)]
 
 
 def imbalance(model: nn.Module) -> list[torch.Tensor]:
     """δ_j = ‖u_j‖² − ‖a_j‖², one 1-D tensor per hidden layer (differentiable)."""
-    return [(u * u).sum(1) - (a * a).sum(1) for u, a in neuron_vectors(model)]
+    return [(u * u).sum(1) - (a * a).sum(1) for u, a in _vectors(model)]
 
 
 def path_norm(model: nn.Module) -> list[torch.Tensor]:
-    """‖v_j‖ = ‖a_j‖ ‖u_j‖, one 1-D tensor per hidden layer."""
-    return [nu * na for nu, na in neuron_norms(model)]
+    """‖v_j‖ = ‖a_j‖ ‖u_j‖, one 1-D tensor per hidden layer (differentiable)."""
+    return [nu * na for nu, na in _norms(model)]
 
 
 def log_scale(model: nn.Module, on_degenerate: str = "raise") -> list[torch.Tensor]:
@@ -52,11 +63,12 @@ def log_scale(model: nn.Module, on_degenerate: str = "raise") -> list[torch.Tens
 
     ρ_j is undefined where u_j = 0 or a_j = 0. ``on_degenerate="raise"`` (default) raises a
     ValueError naming those neurons; ``"nan"`` puts NaN there on purpose (mask them before plotting).
+    Differentiable (the log penalty uses it).
     """
     if on_degenerate not in ("raise", "nan"):
         raise ValueError(f"on_degenerate: expected 'raise' or 'nan', got {on_degenerate!r}")
     out = []
-    for i, (nu, na) in enumerate(neuron_norms(model)):
+    for i, (nu, na) in enumerate(_norms(model)):
         bad = (nu == 0) | (na == 0)
         if bad.any() and on_degenerate == "raise":
             raise ValueError(

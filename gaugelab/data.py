@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from gaugelab._check import nonnegative_number, positive_int
+from gaugelab._check import finite_number, nonnegative_number, positive_int
+from gaugelab._check import seed as check_seed
 
 TARGETS = {
     "sin": lambda x: torch.sin(2 * x),
@@ -52,13 +53,25 @@ def toy_regression(
     noise = nonnegative_number(noise, "noise")
     if target not in TARGETS:
         raise ValueError(f"target: expected one of {sorted(TARGETS)}, got {target!r}")
+    lo, hi = _interval(train_range, "train_range")
+    _interval(val_range, "val_range")
     f = TARGETS[target]
-    gen = torch.Generator().manual_seed(seed)
-    lo, hi = train_range
+    gen = torch.Generator().manual_seed(check_seed(seed))
     x = lo + (hi - lo) * torch.rand(n_train, 1, generator=gen, dtype=dtype)
     y = f(x) + noise * torch.randn(n_train, 1, generator=gen, dtype=dtype)
     xv = torch.linspace(*val_range, n_val, dtype=dtype)[:, None]
     return Dataset(x, y, xv, f(xv), f"toy regression: y = {target}-target + N(0, {noise}^2)")
+
+
+def _interval(value, name: str) -> tuple[float, float]:
+    try:
+        lo, hi = value
+    except (TypeError, ValueError):
+        raise TypeError(f"{name}: expected a pair (low, high), got {value!r}") from None
+    lo, hi = finite_number(lo, name), finite_number(hi, name)
+    if not lo < hi:
+        raise ValueError(f"{name}: expected low < high, got {value!r}")
+    return lo, hi
 
 
 def teacher_student(
@@ -71,10 +84,19 @@ def teacher_student(
     seed: int = 0,
     dtype: torch.dtype = torch.float64,
 ) -> tuple[Dataset, nn.Sequential]:
-    """Gaussian inputs labelled by a random two-layer ReLU teacher; returns (data, teacher)."""
+    """Gaussian inputs labelled by a random two-layer ReLU teacher; returns (data, teacher).
+
+    Sizes are positive integers (an empty set is refused); the teacher is seeded by ``seed + 1000``.
+    """
     from gaugelab.nets import two_layer
 
+    d_in, teacher_width, d_out = (
+        positive_int(v, n) for v, n in ((d_in, "d_in"), (teacher_width, "teacher_width"), (d_out, "d_out"))
+    )
+    n_train = positive_int(n_train, "n_train")
+    n_val = positive_int(n_val, "n_val")
     noise = nonnegative_number(noise, "noise")
+    seed = check_seed(seed)
     teacher = two_layer(d_in, teacher_width, d_out, seed=seed + 1000, rho0=0.0, dtype=dtype)
     gen = torch.Generator().manual_seed(seed)
     x = torch.randn(n_train, d_in, generator=gen, dtype=dtype)

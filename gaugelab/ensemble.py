@@ -35,7 +35,7 @@ from torch.func import functional_call, stack_module_state, vmap
 from tqdm.auto import tqdm
 
 from gaugelab import fused
-from gaugelab._check import positive_int, positive_number
+from gaugelab._check import positive_int, positive_number, validation_pair
 from gaugelab.coords import flat, imbalance
 from gaugelab.losses import half_mse, mse
 from gaugelab.nets import HOMOGENEOUS_ACTIVATIONS, as_input, as_target, hidden_layers
@@ -228,7 +228,7 @@ def ensemble_train(
 
     x = as_input(template, x)
     y = as_target(template, y, x.shape[0])
-    has_val = x_val is not None and y_val is not None
+    has_val = validation_pair(x_val, y_val)
     if has_val:
         x_val = as_input(template, x_val, "x_val")
         y_val = as_target(template, y_val, x_val.shape[0], "y_val")

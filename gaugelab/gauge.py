@@ -8,11 +8,13 @@ For positively homogeneous σ the function f is exactly unchanged.
 from __future__ import annotations
 
 import copy
-import math
+import warnings
 
 import torch
 from torch import nn
 
+from gaugelab._check import finite_number, log_scale_limit, positive_int, positive_number
+from gaugelab._check import seed as check_seed
 from gaugelab.coords import neuron_norms
 from gaugelab.nets import as_input, hidden_layers, model_dtype
 
@@ -53,12 +55,27 @@ def check_scales(model: nn.Module, scales) -> list[torch.Tensor]:
 
 @torch.no_grad()
 def rescale_(model: nn.Module, scales) -> nn.Module:
-    """In place: u_j ← α_j u_j, a_j ← a_j / α_j for every hidden neuron. Returns ``model``."""
+    """In place: u_j ← α_j u_j, a_j ← a_j / α_j for every hidden neuron. Returns ``model``.
+
+    A ValueError naming ``scales`` (and ``model`` left as it was) if a rescaled weight would
+    overflow to inf or underflow from a non-zero value to 0.
+    """
+    new = {}
     for layer, alpha in zip(hidden_layers(model), check_scales(model, scales)):
-        layer.incoming.weight.mul_(alpha[:, None])
+        w_in = new.get(layer.incoming.weight, layer.incoming.weight)
+        new[layer.incoming.weight] = w_in * alpha[:, None]
         if layer.incoming.bias is not None:
-            layer.incoming.bias.mul_(alpha)
-        layer.outgoing.weight.div_(alpha[None, :])
+            new[layer.incoming.bias] = layer.incoming.bias * alpha
+        new[layer.outgoing.weight] = layer.outgoing.weight / alpha[None, :]
+    for p, value in new.items():
+        lost = (value == 0) & (p != 0)
+        if not bool(torch.isfinite(value).all()) or bool(lost.any()):
+            raise ValueError(
+                "scales: the rescaled weights overflow or underflow in "
+                f"{p.dtype} (largest |log α| too large for these weights)"
+            )
+    for p, value in new.items():
+        p.copy_(value)
     return model
 
 
@@ -68,11 +85,23 @@ def rescale(model: nn.Module, scales) -> nn.Module:
 
 
 def random_scales(model: nn.Module, low: float = -3.0, high: float = 3.0, seed: int = 0):
-    """A random gauge element: log α_j ~ U[low, high] independently for every hidden neuron."""
-    if not (math.isfinite(low) and math.isfinite(high) and low <= high):
-        raise ValueError(f"low, high: expected finite numbers with low <= high, got {low}, {high}")
-    gen = torch.Generator().manual_seed(seed)
+    """A random gauge element: log α_j ~ U[low, high] independently for every hidden neuron.
+
+    |low| and |high| are limited to ln(max float)/4 (177 in float64, 22 in float32), so that α_j
+    and 1/α_j, and the rescaled net's ‖u_j‖⁴, stay finite.
+    """
+    low = finite_number(low, "low", "log α")
+    high = finite_number(high, "high", "log α")
+    if low > high:
+        raise ValueError(f"low, high: expected low <= high, got {low}, {high}")
     dtype = model_dtype(model)
+    limit = log_scale_limit(dtype)
+    if max(abs(low), abs(high)) > limit:
+        raise ValueError(
+            f"low, high: expected log-scales within ±{limit:.0f} for {dtype} (α = e^{{±{limit:.0f}}}), "
+            f"got {low}, {high}"
+        )
+    gen = torch.Generator().manual_seed(check_seed(seed))
     return [
         torch.exp(low + (high - low) * torch.rand(h.width, generator=gen, dtype=dtype))
         for h in hidden_layers(model)
@@ -84,7 +113,8 @@ def invariance_error(model: nn.Module, scales, x, relative: bool = False) -> flo
     """Δ_inv(θ, α) = (1/N) Σ_n ‖f_{α·θ}(x_n) − f_θ(x_n)‖ (THEORY §6).
 
     For one output this is the mean absolute difference. ``relative=True`` divides by
-    (1/N) Σ_n ‖f_θ(x_n)‖ (0 when both are 0, inf when only f_θ is 0 on x).
+    (1/N) Σ_n ‖f_θ(x_n)‖ (0 when both are 0, inf when only f_θ is 0 on x). ``x`` must hold at least
+    one finite row.
     """
     x = as_input(model, x)
     f0 = model(x)
@@ -138,30 +168,66 @@ def balancing_scales(model: nn.Module) -> list[torch.Tensor]:
     return [s.detach() for s in scales]
 
 
+class BalanceWarning(UserWarning):
+    """:func:`balance` could not balance every neuron: degenerate neurons, or no convergence."""
+
+
 def balance(model: nn.Module, tol: float = 1e-13, max_sweeps: int = 10_000) -> nn.Module:
     """The balanced point of ``model``'s orbit: δ_j = 0, the same function, the smallest ‖θ‖².
 
     One hidden layer: a single exact rescaling α_j = √(‖a_j‖/‖u_j‖). Deep nets: ENorm-style sweeps
     (Stock et al. 2019) balancing one hidden layer at a time, each sweep the exact minimiser of
     ‖θ‖² over that layer's scales; ‖θ‖² is convex in the log-scales, so the sweeps converge to its
-    minimiser, where every δ_j = 0. Stops when max_j |δ_j| ≤ tol · max_j (‖u_j‖² + ‖a_j‖²).
-    Degenerate neurons (u_j = 0 or a_j = 0) are left as they are.
+    minimiser, where every δ_j = 0. Stops when max_j |δ_j| ≤ tol · max_j (‖u_j‖² + ‖a_j‖²), the max
+    over the non-degenerate neurons.
+
+    Degenerate neurons (u_j = 0 or a_j = 0, see :func:`degenerate_neurons`) are fixed points of the
+    gauge group: they are left as they are (δ_j = −‖a_j‖² or ‖u_j‖² stays), excluded from the
+    stopping rule, and reported by a :class:`BalanceWarning` naming their layer and index. A deep net
+    that has not met the rule after ``max_sweeps`` sweeps is returned with a BalanceWarning too.
     """
+    tol = positive_number(tol, "tol")
+    max_sweeps = positive_int(max_sweeps, "max_sweeps")
     model = copy.deepcopy(model)
     n_layers = len(hidden_layers(model))
+    live = [~m for m in degenerate_neurons(model)]
+    if not all(bool(m.all()) for m in live):
+        where = "; ".join(
+            f"hidden layer {i} neurons {(~m).nonzero().flatten().tolist()}"
+            for i, m in enumerate(live)
+            if not bool(m.all())
+        )
+        warnings.warn(
+            f"balance: degenerate neurons (u_j = 0 or a_j = 0) have no balanced point and are left as "
+            f"they are: {where}",
+            BalanceWarning,
+            stacklevel=2,
+        )
     for _ in range(max_sweeps if n_layers > 1 else 1):
         for i in range(n_layers):
             scales = [torch.ones(h.width, dtype=model_dtype(model)) for h in hidden_layers(model)]
             scales[i] = balancing_scales(model)[i]
             rescale_(model, scales)
-        if n_layers == 1 or _balanced(model, tol):
+        if n_layers == 1:
             break
+        worst, size = _imbalance_size(model, live)
+        if worst <= tol * size:
+            break
+    else:
+        warnings.warn(
+            f"balance: not balanced after max_sweeps={max_sweeps} sweeps: max_j |δ_j| = {worst:.3g} > "
+            f"tol · max_j (‖u_j‖² + ‖a_j‖²) = {tol * size:.3g}",
+            BalanceWarning,
+            stacklevel=2,
+        )
     return model
 
 
-def _balanced(model: nn.Module, tol: float) -> bool:
+def _imbalance_size(model: nn.Module, live: list[torch.Tensor]) -> tuple[float, float]:
+    """(max_j |δ_j|, max_j (‖u_j‖² + ‖a_j‖²)) over the neurons marked in ``live``."""
     worst, size = 0.0, 0.0
-    for nu, na in neuron_norms(model):
-        worst = max(worst, float((nu**2 - na**2).abs().max().detach()))
-        size = max(size, float((nu**2 + na**2).max().detach()))
-    return worst <= tol * size
+    for (nu, na), ok in zip(neuron_norms(model), live):
+        if bool(ok.any()):
+            worst = max(worst, float((nu**2 - na**2)[ok].abs().max()))
+            size = max(size, float((nu**2 + na**2)[ok].max()))
+    return worst, size

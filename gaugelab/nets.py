@@ -17,6 +17,16 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from gaugelab._check import (
+    META_DEVICE,
+    finite_number,
+    finite_tensor,
+    integer,
+    log_scale_limit,
+    positive_number,
+)
+from gaugelab._check import seed as check_seed
+
 #: Activation modules with σ(αz) = α σ(z) for every α > 0 (degree-1 positive homogeneity).
 HOMOGENEOUS_ACTIVATIONS: tuple[type[nn.Module], ...] = (nn.ReLU, nn.LeakyReLU, nn.Identity)
 
@@ -57,6 +67,11 @@ def hidden_layers(model: nn.Module) -> list[HiddenLayer]:
                     f"Linear gives {linears[-1].out_features}"
                 )
             linears.append(layer)
+        elif any(True for _ in layer.parameters()):
+            raise TypeError(
+                f"model: layer {i} ({type(layer).__name__}) has weights but is not an nn.Linear; gaugelab "
+                f"handles stacks of nn.Linear layers and ReLU/LeakyReLU/Identity activations only"
+            )
         elif not isinstance(layer, HOMOGENEOUS_ACTIVATIONS):
             raise TypeError(
                 f"model: layer {i} ({type(layer).__name__}) is not positively homogeneous, so the "
@@ -66,6 +81,10 @@ def hidden_layers(model: nn.Module) -> list[HiddenLayer]:
         raise ValueError(
             f"model: expected at least two nn.Linear layers (one hidden layer), found {len(linears)}"
         )
+    for layer in linears:
+        for p in layer.parameters():
+            if p.is_meta:
+                raise ValueError(META_DEVICE)
     return [HiddenLayer(i, linears[i], linears[i + 1]) for i in range(len(linears) - 1)]
 
 
@@ -86,26 +105,35 @@ def model_dtype(model: nn.Module) -> torch.dtype:
     return next(model.parameters()).dtype
 
 
+def _as_tensor(model: nn.Module, value, name: str) -> torch.Tensor:
+    try:
+        return torch.as_tensor(value, dtype=model_dtype(model))
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise TypeError(f"{name}: expected a tensor or array of numbers, got {type(value).__name__}") from exc
+
+
 def as_input(model: nn.Module, x, name: str = "x") -> torch.Tensor:
-    """``x`` as a (N, d_in) tensor of the model's dtype; a ValueError if its width is wrong."""
+    """``x`` as a (N, d_in) tensor of the model's dtype with N >= 1 finite rows; else a ValueError."""
     d_in = input_width(model)
-    x = torch.as_tensor(x, dtype=model_dtype(model))
+    x = _as_tensor(model, x, name)
     if x.ndim == 1 and d_in == 1:
         x = x[:, None]
     if x.ndim != 2 or x.shape[1] != d_in:
         raise ValueError(f"{name}: expected shape (N, {d_in}) for this model, got {tuple(x.shape)}")
-    return x
+    if x.shape[0] == 0:
+        raise ValueError(f"{name}: expected at least one input row, got shape {tuple(x.shape)}")
+    return finite_tensor(x, name)
 
 
 def as_target(model: nn.Module, y, n: int, name: str = "y") -> torch.Tensor:
-    """``y`` as a (N, d_out) tensor of the model's dtype; a ValueError if its shape is wrong."""
+    """``y`` as a (N, d_out) tensor of the model's dtype with finite entries; else a ValueError."""
     k = output_width(model)
-    y = torch.as_tensor(y, dtype=model_dtype(model))
+    y = _as_tensor(model, y, name)
     if y.ndim == 1 and k == 1:
         y = y[:, None]
     if y.shape != (n, k):
         raise ValueError(f"{name}: expected shape ({n}, {k}) for this model, got {tuple(y.shape)}")
-    return y
+    return finite_tensor(y, name)
 
 
 def _activation(name: str) -> nn.Module:
@@ -130,16 +158,33 @@ def mlp(
     ``rho0=None`` keeps that start as it is (its imbalance is whatever the init gives);
     a number ``rho0`` first balances the net (:func:`gaugelab.gauge.balance`) and then rescales
     every hidden neuron by α = e^{rho0/2}, which for a two-layer net sets every log-scale
-    ρ_j = log(‖u_j‖/‖a_j‖) to exactly ``rho0`` without changing the function.
+    ρ_j = log(‖u_j‖/‖a_j‖) to exactly ``rho0`` without changing the function. |rho0| is limited to
+    ln(max float)/4 (177 in float64, 22 in float32: :func:`gaugelab._check.log_scale_limit`), beyond
+    which ‖u_j‖⁴ overflows. Widths and ``seed`` must be integers (a float is refused, not truncated).
     """
-    widths = [int(w) for w in widths]
+    try:
+        widths = [integer(w, "widths") for w in widths]
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"widths: expected a list of integers [d_in, hidden..., d_out] (no fractions), got {widths!r}"
+        ) from None
     if len(widths) < 3 or min(widths) < 1:
         raise ValueError(
             f"widths: expected [d_in, hidden..., d_out] with at least one hidden layer and all "
             f"widths >= 1, got {widths}"
         )
-    if not (math.isfinite(init_scale) and init_scale > 0):
-        raise ValueError(f"init_scale: expected a positive finite number, got {init_scale}")
+    init_scale = positive_number(init_scale, "init_scale")
+    seed = check_seed(seed)
+    if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+        raise TypeError(f"dtype: expected a floating-point torch dtype such as torch.float64, got {dtype!r}")
+    if rho0 is not None:
+        rho0 = finite_number(rho0, "rho0", "or None")
+        limit = log_scale_limit(dtype)
+        if abs(rho0) > limit:
+            raise ValueError(
+                f"rho0: expected |rho0| <= {limit:.0f} for {dtype} (beyond it ‖u_j‖⁴ = e^(2 rho0)‖v_j‖² "
+                f"overflows), got {rho0}"
+            )
     gen_state = torch.random.get_rng_state()
     torch.manual_seed(seed)
     try:
@@ -157,9 +202,6 @@ def mlp(
     if rho0 is not None:
         from gaugelab.gauge import balance, rescale_
 
-        rho0 = float(rho0)
-        if not math.isfinite(rho0):
-            raise ValueError(f"rho0: expected a finite number or None, got {rho0}")
         model = balance(model)
         alpha = math.exp(rho0 / 2)
         rescale_(model, [torch.full((w,), alpha, dtype=dtype) for w in widths[1:-1]])

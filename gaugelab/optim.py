@@ -27,6 +27,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from gaugelab._check import betas as check_betas
 from gaugelab._check import positive_number
 from gaugelab.gauge import check_scales, orbit_generators
 from gaugelab.nets import hidden_layers
@@ -85,6 +86,16 @@ def path_kappa(model: nn.Module) -> list[torch.Tensor]:
     return [kappa[p] for p in model.parameters()]
 
 
+def _momentum(value) -> float:
+    try:
+        m = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"momentum: expected a number in [0, 1), got {value!r}") from None
+    if not 0 <= m < 1:
+        raise ValueError(f"momentum: expected a number in [0, 1), got {value!r}")
+    return m
+
+
 class PathSGD(torch.optim.Optimizer):
     """Path-SGD: θ_e ← θ_e − η d_e / κ_e(θ), with d = g (plain) or the heavy-ball buffer
     d ← μ d + g (``momentum`` = μ > 0; the buffer holds raw gradients, so it transforms like one).
@@ -94,9 +105,7 @@ class PathSGD(torch.optim.Optimizer):
     """
 
     def __init__(self, model: nn.Module, lr: float = 0.01, momentum: float = 0.0):
-        positive_number(lr, "lr")
-        if not 0 <= momentum < 1:
-            raise ValueError(f"momentum: expected a number in [0, 1), got {momentum}")
+        lr, momentum = positive_number(lr, "lr"), _momentum(momentum)
         hidden_layers(model)
         self._model = model
         super().__init__(list(model.parameters()), dict(lr=lr, momentum=momentum))
@@ -198,14 +207,17 @@ def run_optimizer(
 
 def sgd(lr: float, momentum: float = 0.0):
     """``make_optimizer`` for :func:`run_optimizer`: torch SGD (heavy ball if ``momentum`` > 0)."""
+    lr, momentum = positive_number(lr, "lr"), _momentum(momentum)
     return lambda model: torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
 
 
 def adam(lr: float, betas=(0.9, 0.999)):
-    """``make_optimizer`` for :func:`run_optimizer`: torch Adam."""
+    """``make_optimizer`` for :func:`run_optimizer`: torch Adam (``betas`` each in [0, 1))."""
+    lr, betas = positive_number(lr, "lr"), check_betas(betas)
     return lambda model: torch.optim.Adam(model.parameters(), lr=lr, betas=betas)
 
 
 def path_sgd(lr: float, momentum: float = 0.0):
     """``make_optimizer`` for :func:`run_optimizer`: :class:`PathSGD`."""
+    lr, momentum = positive_number(lr, "lr"), _momentum(momentum)
     return lambda model: PathSGD(model, lr=lr, momentum=momentum)

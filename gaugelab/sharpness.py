@@ -7,11 +7,14 @@ reorthogonalisation) on H·v products computed by ``torch.func`` (forward-over-r
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 from torch.func import functional_call, grad, jvp
 
-from gaugelab._check import nonnegative_number, positive_int
+from gaugelab._check import model_values, nonnegative_number, positive_int
+from gaugelab._check import seed as check_seed
 from gaugelab.losses import TrainingObjective
 from gaugelab.nets import as_input, as_target
 
@@ -57,6 +60,8 @@ def top_hessian_eigenvalue(
     exact up to rounding. Returns the largest algebraic eigenvalue.
     """
     iters = positive_int(iters, "iters")
+    seed = check_seed(seed)
+    model_values(model)
     hvp, theta = hessian_vector_product(model, x, y, lam)
     d = theta.numel()
     k = min(iters, d)
@@ -81,9 +86,24 @@ def top_hessian_eigenvalue(
     if betas:
         off = torch.stack(betas)
         T = T + torch.diag(off, 1) + torch.diag(off, -1)
+    if not bool(torch.isfinite(T).all()):
+        raise ValueError(
+            "model: the Hessian-vector products overflow to NaN/inf at this point (weights or inputs "
+            "too large for the model's dtype)"
+        )
     return float(torch.linalg.eigvalsh(T)[-1])
 
 
 def max_stable_lr(model: nn.Module, x, y, **kwargs) -> float:
-    """η_max = 2 / λ_max: the largest step at which GD is linearly stable at this point."""
-    return 2.0 / top_hessian_eigenvalue(model, x, y, **kwargs)
+    """η_max = 2 / λ_max: the largest step at which GD is linearly stable at this point.
+
+    ``math.inf`` where λ_max = 0 (the loss is flat to second order: curvature limits no step, e.g.
+    at θ = 0 of a net without biases); a ValueError naming ``model`` where λ_max < 0 (a maximum:
+    no step is linearly stable).
+    """
+    lam_max = top_hessian_eigenvalue(model, x, y, **kwargs)
+    if lam_max > 0:
+        return 2.0 / lam_max
+    if lam_max == 0:
+        return math.inf
+    raise ValueError(f"model: λ_max = {lam_max:.3g} < 0 here (a maximum of the loss): no step is stable")

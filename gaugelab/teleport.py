@@ -15,13 +15,14 @@ The λ_max gradient uses Hellmann–Feynman: ∂λ/∂s = qᵀ (∂H/∂s) q wit
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 from torch.func import grad, hessian, jvp
 
-from gaugelab._check import nonnegative_number, positive_int, positive_number
+from gaugelab._check import log_scale_limit, nonnegative_number, positive_int, positive_number
 from gaugelab.gauge import rescale
 from gaugelab.nets import as_input, as_target, hidden_layers
 from gaugelab.optim import parameter_log_factors
@@ -99,19 +100,33 @@ def teleport(
     J, theta, P = orbit_objective(model, x, y, objective, lam)
     s = torch.zeros(P.shape[1], dtype=theta.dtype)
     sign = 1.0 if maximize else -1.0
+    limit = log_scale_limit(theta.dtype)
     ss, js = [s.clone()], []
-    for _ in range(steps):
+    for t in range(steps):
         s_req = s.clone().requires_grad_(True)
         value = J(s_req)
         (g,) = torch.autograd.grad(value, s_req)
         js.append(float(value.detach()))
         g = g.detach()
+        if not (math.isfinite(js[-1]) and bool(torch.isfinite(g).all())):
+            if t == 0:
+                raise ValueError(f"model: the objective {objective!r} or its gradient is not finite here")
+            raise ValueError(
+                f"lr: the objective {objective!r} overflowed after {t} steps of lr={lr:g} (log-scales up "
+                f"to |s| = {float(s.abs().max()):.3g}); use a smaller lr or fewer steps"
+            )
         if normalize:
             top = float(g.abs().max())
             step = lr * g / top if top > 0 else torch.zeros_like(g)
         else:
             step = torch.clamp(lr * g, -max_step, max_step)
         s = s + sign * step
+        if float(s.abs().max()) > limit:
+            raise ValueError(
+                f"lr: {t + 1} steps of lr={lr:g} moved a log-scale to |s| = {float(s.abs().max()):.3g}, "
+                f"beyond ±{limit:.0f} where α = e^s and the rescaled weights stay finite in {theta.dtype}; "
+                f"use a smaller lr or fewer steps"
+            )
         ss.append(s.clone())
     js.append(float(J(s).detach()))
     widths = [h.width for h in hidden_layers(model)]

@@ -20,7 +20,9 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from gaugelab._check import nonnegative_number, positive_int, positive_number
+from gaugelab._check import betas as check_betas
+from gaugelab._check import nonnegative_number, positive_int, positive_number, validation_pair
+from gaugelab._check import seed as check_seed
 from gaugelab.coords import flat, imbalance, log_scale
 from gaugelab.losses import half_mse, mse
 from gaugelab.nets import as_input, as_target
@@ -124,6 +126,8 @@ def train(
     divergence_factor = positive_number(divergence_factor, "divergence_factor")
     if not 0 <= momentum < 1:
         raise ValueError(f"momentum: expected a number in [0, 1), got {momentum}")
+    betas, seed = check_betas(betas), check_seed(seed)
+    validation_pair(x_val, y_val)
     model = model if inplace else copy.deepcopy(model)
     x = as_input(model, x)
     y = as_target(model, y, x.shape[0])

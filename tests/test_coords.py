@@ -126,3 +126,27 @@ def test_counting_zero_singular_values_on_a_generic_two_layer_net():
     assert D == 21
     zero = sv < 1e-10 * sv[0]
     assert int(zero.sum()) == H, sv
+
+
+def test_neuron_vectors_and_norms_are_values_to_read_without_warnings():
+    """Issue 10: official solutions do float(...) / .numpy() on these; torch warns (or raises) on
+    tensors that require grad. They are detached; δ, ρ, ‖v‖ stay differentiable for losses."""
+    import warnings
+
+    model = gl.two_layer(2, 5, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ((u, a),) = gl.neuron_vectors(model)
+        ((nu, na),) = gl.neuron_norms(model)
+        float((a[0] ** 2).sum())
+        float(1 / (0.05 * (nu**2 + na**2).max()))
+        nu.numpy(), u.numpy()
+    for t in (u, a, nu, na):
+        assert not t.requires_grad
+    torch.testing.assert_close(u, torch.cat([model[0].weight, model[0].bias[:, None]], 1).detach())
+    torch.testing.assert_close(a, model[2].weight.T.detach())
+    for quantity in (gl.imbalance, gl.log_scale, gl.path_norm):
+        (q,) = quantity(model)
+        assert q.requires_grad, quantity.__name__
+        (g,) = torch.autograd.grad(q.sum(), [model[2].weight])
+        assert g.abs().sum() > 0

@@ -29,3 +29,15 @@ def test_teacher_student():
     torch.testing.assert_close(
         gl.imbalance(teacher)[0].detach(), torch.zeros(4, dtype=torch.float64), atol=1e-14, rtol=0
     )
+
+
+def test_teacher_student_validation_inputs_are_fresh_draws():
+    """Validation inputs are drawn after (and independently of) the training inputs: no row of
+    x_val repeats a row of x_train, and y is the teacher's output on each."""
+    data, teacher = gl.teacher_student(d_in=3, n_train=50, n_val=40, seed=4)
+    assert data.x_val.shape == (40, 3) and data.x_train.shape == (50, 3)
+    same = (data.x_val[:, None, :] == data.x_train[None, :, :]).all(-1)
+    assert not same.any()
+    with torch.no_grad():
+        torch.testing.assert_close(data.y_val, teacher(data.x_val))
+        torch.testing.assert_close(data.y_train, teacher(data.x_train))

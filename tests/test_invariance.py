@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import statistics
 
 import pytest
@@ -37,13 +38,30 @@ def test_invariance_200_random_rescalings(report):
     assert ours["max"] > 0 or ours["min"] == 0  # a number, not NaN
 
 
-def test_invariance_error_detects_a_broken_rescaling():
-    """The measure can fail: scaling the incoming weights alone changes the function."""
+def test_invariance_error_detects_a_broken_rescaling(monkeypatch):
+    """The measure can fail: with a rescaling that forgets the 1/α on the outgoing side,
+    invariance_error reports the change of f, (1/N) Σ_n |f_broken(x_n) − f(x_n)|, computed by hand."""
+    import gaugelab.gauge as gauge
+
     model = gl.two_layer(1, 8, seed=3, rho0=0.0)
     x = inputs(model)
-    broken = gl.rescale(model, torch.full((8,), 2.0, dtype=torch.float64))
-    broken[2].weight.data.mul_(2.0)  # undo the 1/α on the outgoing side
-    assert (broken(x) - model(x)).abs().mean() > 1e-3
+    alpha = torch.full((8,), 2.0, dtype=torch.float64)
+    assert gl.invariance_error(model, alpha, x) < 1e-14  # the true gauge: invariant
+
+    def incoming_only(m, scales):
+        broken = copy.deepcopy(m)
+        with torch.no_grad():
+            broken[0].weight.mul_(scales[:, None])
+            broken[0].bias.mul_(scales)
+        return broken
+
+    monkeypatch.setattr(gauge, "rescale", incoming_only)
+    with torch.no_grad():
+        by_hand = float((incoming_only(model, alpha)(x) - model(x)).abs().mean())
+    assert by_hand > 1e-3
+    assert gl.invariance_error(model, alpha, x) == pytest.approx(by_hand, rel=1e-12)
+    rel = by_hand / float(model(x).detach().abs().mean())
+    assert gl.invariance_error(model, alpha, x, relative=True) == pytest.approx(rel, rel=1e-12)
 
 
 @given(models(), st.integers(0, 10_000))
@@ -107,3 +125,15 @@ def test_non_homogeneous_activation_really_breaks_invariance():
         tanh[0].weight.copy_(w_in), tanh[0].bias.copy_(b_in), tanh[2].weight.copy_(w_out)
     with pytest.raises(TypeError, match=r"layer 1 \(Tanh\)"):
         gl.invariance_error(tanh, torch.ones(6, dtype=torch.float64), x)
+
+
+@pytest.mark.parametrize("low, high", [(-3.0, 3.0), (-1.0, 0.5), (0.2, 2.0), (1.0, 1.0)])
+def test_random_scales_draw_log_alpha_uniformly_on_low_high(low, high):
+    """log α_j ~ U[low, high]: inside the interval, and over 2000 neurons spread over all of it."""
+    model = gl.two_layer(1, 2000, seed=0)
+    (alpha,) = gl.random_scales(model, low, high, seed=1)
+    s = alpha.log()
+    assert (s >= low - 1e-12).all() and (s <= high + 1e-12).all()
+    width = high - low
+    assert float(s.min()) <= low + 0.01 * width + 1e-12 and float(s.max()) >= high - 0.01 * width - 1e-12
+    assert float(s.mean()) == pytest.approx((low + high) / 2, abs=0.05 * width + 1e-12)

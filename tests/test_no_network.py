@@ -1,9 +1,10 @@
 """Security: no notebook and no gaugelab module reaches the network; open-course.sh stays local.
 
-The guard (tests/browser/netguard/sitecustomize.py, loaded through PYTHONPATH) refuses and logs
-every Python-level attempt to resolve or connect to a non-loopback address. Each course notebook is
-executed in a kernel that loads it; a test shows the guard catches a deliberate urlopen to a public
-host (refused before any DNS lookup or connection is made).
+The guard (tests/browser/netguard/sitecustomize.py, loaded through PYTHONPATH) hooks Python's audit
+events and refuses and logs every attempt to resolve, connect or send to a non-loopback address,
+from ``socket`` or ``_socket``, TCP or UDP, through ctypes, or in a child process (even one started
+with a cleared environment). Each course notebook is executed in a kernel that loads it; the tests
+below show that each of those paths is caught and that loopback (the kernel's own channel) works.
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ from browser import kernels, lab
 REPO = lab.REPO
 NOTEBOOKS = lab.notebooks()
 GUARD_CHECK_CELL = (
-    "import socket, sitecustomize\n"
+    "import sitecustomize\n"
     "assert getattr(sitecustomize, 'GUARD_ACTIVE', False), 'network guard not loaded in this kernel'\n"
-    "assert socket.getaddrinfo.__module__ == 'sitecustomize'\n"
+    "assert sitecustomize.selftest(), 'the audit hook does not refuse a public name lookup'\n"
     "print('network guard active')"
 )
 
@@ -75,6 +76,184 @@ def test_guard_refuses_public_host_and_allows_loopback(tmp_path):
     targets = " ".join(r["target"] for r in records)
     assert "pypi.org" in targets and "151.101.0.223" in targets
     assert "127.0.0.1" not in targets
+
+
+# Addresses reserved for documentation (RFC 5737, RFC 3849, RFC 2606): even a guard that failed
+# would reach nothing; the tests check the guard's own refusal, not a network error.
+PUBLIC4, PUBLIC6, PUBLIC_NAME = "192.0.2.1", "2001:db8::1", "guard-test.example"
+GUARDED_CALLS = {
+    "_socket-connect": f"import _socket; s = _socket.socket(); s.settimeout(2); s.connect(({PUBLIC4!r}, 80))",
+    "_socket-connect_ex": f"import _socket; s = _socket.socket(); s.connect_ex(({PUBLIC4!r}, 80))",
+    "_socket-getaddrinfo": f"import _socket; _socket.getaddrinfo({PUBLIC_NAME!r}, 80)",
+    "socket-gethostbyname": f"import socket; socket.gethostbyname({PUBLIC_NAME!r})",
+    "socket-gethostbyaddr": f"import socket; socket.gethostbyaddr({PUBLIC4!r})",
+    "udp-sendto": f"import socket as k; k.socket(k.AF_INET, k.SOCK_DGRAM).sendto(b'x', ({PUBLIC4!r}, 53))",
+    "udp-connect": f"import socket as k; k.socket(k.AF_INET, k.SOCK_DGRAM).connect(({PUBLIC4!r}, 53))",
+    "udp-sendmsg": f"import socket as k; k.socket(2, k.SOCK_DGRAM).sendmsg([b'x'], [], 0, ({PUBLIC4!r}, 5))",
+    "ipv6-connect": f"import socket as k; s = k.socket(10); s.settimeout(2); s.connect(({PUBLIC6!r}, 8))",
+    "ipv4-mapped-ipv6": (
+        "import socket; s = socket.socket(socket.AF_INET6); s.settimeout(2); "
+        f"s.connect(('::ffff:{PUBLIC4}', 80, 0, 0))"
+    ),
+    "asyncio-open_connection": (
+        f"import asyncio; asyncio.run(asyncio.wait_for(asyncio.open_connection({PUBLIC4!r}, 80), 2))"
+    ),
+    "ctypes-libc-connect": "import ctypes; ctypes.CDLL(None).connect",
+    "ctypes-libc-getaddrinfo": "import ctypes; ctypes.CDLL(None).getaddrinfo",
+}
+
+
+@pytest.mark.parametrize("name", sorted(GUARDED_CALLS))
+def test_guard_refuses_every_path_to_a_public_address(tmp_path, name):
+    """Each path is refused by the guard itself (its message), and logged with its target."""
+    log = tmp_path / "guard.jsonl"
+    proc = _run_guarded(
+        f"""
+        try:
+            {GUARDED_CALLS[name]}
+            print("WENT-THROUGH")
+        except Exception as exc:
+            guard = "gaugelab network guard" in str(exc)
+            print("refused" if guard else f"OTHER {{type(exc).__name__}}: {{exc}}")
+        """,
+        log,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "refused", proc.stdout + proc.stderr[-2000:]
+    records = kernels.guard_records(log)
+    assert len(records) >= 1, "refused but not logged"
+    assert any(t in records[0]["target"] for t in (PUBLIC4, PUBLIC6, PUBLIC_NAME, "connect", "getaddrinfo"))
+
+
+CHILD_CODE = f"import socket; socket.create_connection(({PUBLIC4!r}, 80), timeout=2)"
+
+
+@pytest.mark.parametrize(
+    "launch",
+    [
+        "subprocess.run([sys.executable, '-c', CHILD], env={}, capture_output=True)",
+        "subprocess.run([sys.executable, '-c', CHILD], env={'PATH': '/usr/bin'}, capture_output=True)",
+        "os.environ.pop('PYTHONPATH'); subprocess.run([sys.executable, '-c', CHILD], capture_output=True)",
+        "os.environ.pop('PYTHONPATH'); os.system(sys.executable + ' -c ' + repr(CHILD) + ' 2>/dev/null')",
+    ],
+    ids=["popen-cleared-env", "popen-env-without-guard", "popen-after-environ-edit", "os.system"],
+)
+def test_guard_follows_python_children_even_with_a_cleared_environment(tmp_path, launch):
+    """The child's own connection attempt is refused and logged, by the child (its pid)."""
+    log = tmp_path / "guard.jsonl"
+    proc = _run_guarded(
+        f"""
+        import os, subprocess, sys
+        CHILD = {CHILD_CODE!r}
+        {launch}
+        print("parent", os.getpid())
+        """,
+        log,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    parent = int(proc.stdout.split("parent")[1].split()[0])
+    records = kernels.guard_records(log)
+    assert records and all(r["pid"] != parent for r in records), records
+    assert PUBLIC4 in records[0]["target"]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        "os.posix_spawn(sys.executable, [sys.executable, '-c', 'pass'], {})",
+        "os.execve(sys.executable, [sys.executable, '-c', 'pass'], {'PATH': '/usr/bin'})",
+        # os.spawnve forks, then its execve is refused in the child, which exits with 127
+        "assert os.spawnve(os.P_WAIT, sys.executable, [sys.executable, '-c', 'pass'], {}) == 127; 1 / 0",
+    ],
+    ids=["posix_spawn", "execve", "spawnve"],
+)
+def test_guard_refuses_exec_and_spawn_with_an_environment_without_it(tmp_path, call):
+    """Their environment is read before the hook sees it, so the guard cannot be put back: refused."""
+    log = tmp_path / "guard.jsonl"
+    proc = _run_guarded(
+        f"""
+        import os, sys
+        try:
+            {call}
+            print("WENT-THROUGH")
+        except ConnectionRefusedError as exc:
+            print("refused" if "gaugelab network guard" in str(exc) else exc)
+        except ZeroDivisionError:
+            print("refused")
+        """,
+        log,
+    )
+    assert proc.stdout.strip() == "refused", proc.stdout + proc.stderr[-2000:]
+    records = kernels.guard_records(log)
+    assert records and "without the guard" in records[0]["kind"], records
+
+
+def test_guard_allows_loopback_unix_sockets_and_guarded_children(tmp_path):
+    """What kernels and JupyterLab need keeps working: TCP and UDP on 127.0.0.1 (and ::1 where the
+    machine has IPv6), localhost names, Unix sockets, and children that inherit the guard."""
+    log = tmp_path / "guard.jsonl"
+    proc = _run_guarded(
+        """
+        import os, socket, subprocess, sys, tempfile
+        server = socket.socket(); server.bind(("127.0.0.1", 0)); server.listen()
+        socket.create_connection(server.getsockname(), timeout=5).close()
+        socket.create_connection(("localhost", server.getsockname()[1]), timeout=5).close()
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); udp.bind(("127.0.0.1", 0))
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"ping", udp.getsockname())
+        assert udp.recv(10) == b"ping"
+        socket.getaddrinfo("localhost", 80); socket.getaddrinfo(None, 80); socket.getaddrinfo("127.0.0.1", 80)
+        if socket.has_ipv6:
+            try:
+                s6 = socket.socket(socket.AF_INET6); s6.bind(("::1", 0)); s6.listen()
+                socket.create_connection(("::1", s6.getsockname()[1]), timeout=5).close()
+            except OSError as exc:  # no IPv6 loopback configured here: not the guard's business
+                assert "gaugelab network guard" not in str(exc)
+        path = os.path.join(tempfile.mkdtemp(), "sock")
+        unix = socket.socket(socket.AF_UNIX); unix.bind(path); unix.listen()
+        c = socket.socket(socket.AF_UNIX); c.connect(path); c.close()
+        out = subprocess.run([sys.executable, "-c", "import sitecustomize; print(sitecustomize.selftest())"],
+                             capture_output=True, text=True).stdout
+        assert out.strip() == "True", out
+        print("all local ok")
+        """,
+        log,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "all local ok" in proc.stdout
+    assert kernels.guard_records(log) == []
+
+
+def test_a_kernel_under_the_guard_runs_code_and_is_guarded(tmp_path):
+    """A real ipykernel (ZMQ over 127.0.0.1, started by jupyter_client) under the guard: it runs
+    code, and a connection attempt from inside it is refused and logged."""
+    from jupyter_client.manager import start_new_kernel
+
+    log = tmp_path / "guard.jsonl"
+    env = {**os.environ, **kernels.guard_env(log)}
+    km, kc = start_new_kernel(kernel_name="python3", env=env)
+    try:
+        outputs = []
+
+        def run(code):
+            outputs.clear()
+            kc.execute_interactive(code, timeout=60, output_hook=lambda m: outputs.append(m["content"]))
+            return "".join(o.get("text", "") for o in outputs)
+
+        assert run("print(6 * 7)").strip() == "42"
+        assert run("import sitecustomize; print(sitecustomize.selftest())").strip() == "True"
+        text = run(
+            "import urllib.request\n"
+            "try:\n    urllib.request.urlopen('http://192.0.2.1/', timeout=2)\n"
+            "except Exception as exc:\n    print('guard' if 'gaugelab network guard' in str(exc) else exc)"
+        )
+        assert text.strip() == "guard", text
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    records = kernels.guard_records(log)
+    assert len(records) == 1 and "192.0.2.1" in records[0]["target"]
 
 
 def test_gaugelab_modules_stay_offline(tmp_path):
@@ -139,20 +318,22 @@ def test_notebook_never_reaches_the_network(nb_path, guarded_runs, report):
 
 
 # ------------------------------------------------------------------------------------------------
-# scripts/open-course.sh: bound to 127.0.0.1, token on
+# scripts/open-course.sh: bound to 127.0.0.1, token on, kept off the command line, honest port
 # ------------------------------------------------------------------------------------------------
 OPEN_COURSE = REPO / "scripts" / "open-course.sh"
 
 
-def test_open_course_script_binds_loopback_with_token():
+def test_open_course_script_binds_loopback_and_keeps_the_token_off_the_command_line():
     text = OPEN_COURSE.read_text()
     code = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
     assert re.search(r"--ServerApp\.ip=127\.0\.0\.1\b", code)
     assert not re.search(r"--(ServerApp\.)?ip=(0\.0\.0\.0|\*|::)|--ip\b", code)
-    m = re.search(r"--(IdentityProvider|ServerApp|NotebookApp)\.token=(\S+)", code)
-    assert m and m.group(2) not in ("''", '""', ""), "the token must be set to a non-empty value"
-    assert re.search(r"token=\$\{JUPYTER_TOKEN:-\$\(.*secrets\.token_hex", code), (
-        "token must default to random"
+    assert "--ServerApp.port_retries=0" in code
+    assert not re.search(r"--[\w.]*token\b", code, re.I), "a token option on a command line"
+    launch = re.search(r"\.venv/bin/jupyter lab .*?&$", code, re.S | re.M)
+    assert launch and "TOKEN" not in launch.group(0).upper(), "the token must not be in Jupyter's argv"
+    assert re.search(r"export JUPYTER_TOKEN=\$\{JUPYTER_TOKEN:-\$\(.*secrets\.token_hex", code), (
+        "the token must go to Jupyter through the environment and default to random"
     )
     for bad in (
         "disable_check_xsrf",
@@ -177,57 +358,202 @@ def _listening_addresses(port: int) -> set[str]:
     return found
 
 
-def test_open_course_live_refuses_requests_without_token(tmp_path):
-    """Start scripts/open-course.sh on a free port: only 127.0.0.1 listens; no token -> 403."""
-    stamp = REPO / ".venv" / ".gaugelab-installed"
-    newest = max((REPO / f).stat().st_mtime for f in ("requirements.txt", "pyproject.toml"))
-    assert stamp.exists() and stamp.stat().st_mtime >= newest, (
-        ".venv is not set up (open-course.sh would install it): run `bash scripts/run-tests.sh` once first"
-    )
-    env, _ = lab.isolated_jupyter_env(tmp_path / "jupyter")
-    port = lab.free_port()
-    env["GAUGELAB_PORT"] = str(port)
-    out = tmp_path / "open-course.log"
-    proc = subprocess.Popen(
-        ["bash", str(OPEN_COURSE), "--no-browser", "--ServerApp.port_retries=0"],
-        cwd=REPO,
-        env=env,
-        stdout=open(out, "w"),
-        stderr=subprocess.STDOUT,
-    )
+def _descendants(pid: int) -> list[int]:
+    """``pid`` and every process below it (from the parent ids in /proc/<pid>/stat)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return (
+            (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        )
+    except OSError:
+        return ""
+
+
+def _http(url: str, token: str | None = None, follow: bool = True) -> tuple[int, dict]:
     import urllib.error
     import urllib.request
 
-    def get(path: str, token: str | None = None) -> int:
-        headers = {"Authorization": f"token {token}"} if token else {}
-        req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers)
-        try:
-            with urllib.request.urlopen(req, timeout=5) as r:
-                return r.status
-        except urllib.error.HTTPError as exc:
-            return exc.code
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
 
+    opener = urllib.request.build_opener() if follow else urllib.request.build_opener(NoRedirect)
+    headers = {"Authorization": f"token {token}"} if token else {}
+    req = urllib.request.Request(url, headers=headers, method="GET")
     try:
-        token, end = None, time.time() + 120
-        while time.time() < end and proc.poll() is None:
-            m = re.search(rf"http://127\.0\.0\.1:{port}/lab/\S*[?&]token=([0-9a-f]+)", out.read_text())
+        with opener.open(req, timeout=10) as r:
+            return r.status, dict(r.headers)
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers)
+
+
+class _Course:
+    """scripts/open-course.sh started in an isolated Jupyter environment, its output in a file."""
+
+    def __init__(self, tmp_path: Path, port: int | None, token: str | None = None):
+        stamp = REPO / ".venv" / ".gaugelab-installed"
+        newest = max((REPO / f).stat().st_mtime for f in ("requirements.txt", "pyproject.toml"))
+        assert stamp.exists() and stamp.stat().st_mtime >= newest, (
+            ".venv is not set up (open-course.sh would install it): run `bash scripts/run-tests.sh` first"
+        )
+        env, _ = lab.isolated_jupyter_env(tmp_path / "jupyter")
+        env.pop("GAUGELAB_PORT", None)
+        if port is not None:
+            env["GAUGELAB_PORT"] = str(port)
+        if token is not None:
+            env["JUPYTER_TOKEN"] = token
+        self.out = tmp_path / "open-course.log"
+        self.proc = subprocess.Popen(
+            ["bash", str(OPEN_COURSE), "--no-browser"],
+            cwd=REPO,
+            env=env,
+            stdout=open(self.out, "w"),
+            stderr=subprocess.STDOUT,
+        )
+
+    def text(self) -> str:
+        return self.out.read_text()
+
+    def link(self, timeout: float = 180) -> re.Match | None:
+        end = time.time() + timeout
+        while time.time() < end and self.proc.poll() is None:
+            m = re.search(
+                r"\[gaugelab\] open: (http://127\.0\.0\.1:(\d+)/lab/\S*[?&]token=([0-9a-f]+))", self.text()
+            )
             if m:
-                token = m.group(1)
+                return m
+            time.sleep(0.1)
+        return None
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            for pid in reversed(_descendants(self.proc.pid)):
                 try:
-                    if get("/api/contents", token) == 200:
-                        break
+                    os.kill(pid, 9)
                 except OSError:
                     pass
+
+
+def _check_live_server(course: _Course, expect_port: int | None) -> tuple[int, str]:
+    m = course.link()
+    assert m, course.text()[-3000:]
+    url, port, token = m.group(1), int(m.group(2)), m.group(3)
+    # printed only once the server answers: the very first request, made at once, succeeds
+    assert _http(url, token=None)[0] == 200, "the printed link does not answer 200"
+    if expect_port is not None:
+        assert port == expect_port
+    assert len(token) >= 32
+    api = f"http://127.0.0.1:{port}/api/contents"
+    assert _http(api, token)[0] == 200
+    assert _http(api)[0] == 403
+    assert _http(api + "?token=wrong")[0] == 403
+    bare = url.replace(f"&token={token}", "")
+    status, headers = _http(bare, follow=False)
+    assert status == 302 and headers.get("Location", "").startswith("/login"), (status, headers)
+    assert _listening_addresses(port) == {"0100007F"}, "listening beyond 127.0.0.1"
+    assert course.text().count("[gaugelab] open:") == 1
+    return port, token
+
+
+def test_open_course_live_token_only_in_the_environment(tmp_path):
+    """The printed link answers 200 at once (with its token) and 403/redirect without; only
+    127.0.0.1 listens; the token is in no process's argv: neither the script, nor the server, nor
+    a kernel it starts (read from /proc/<pid>/cmdline of the whole process tree)."""
+    port = lab.free_port()
+    course = _Course(tmp_path, port)
+    try:
+        port, token = _check_live_server(course, port)
+        import json
+        import urllib.request
+
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/kernels",
+            data=json.dumps({"name": "python3"}).encode(),
+            headers={"Authorization": f"token {token}", "Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(req, timeout=30) as r:
+            assert r.status == 201
+        end = time.time() + 60
+        while time.time() < end and not any(
+            "ipykernel" in _cmdline(p) for p in _descendants(course.proc.pid)
+        ):
             time.sleep(0.2)
-        assert token and len(token) >= 32, out.read_text()[-2000:]
-        assert get("/api/contents", token) == 200
-        assert get("/api/contents") == 403
-        assert get("/api/contents?token=wrong") == 403
-        addrs = _listening_addresses(port)
-        assert addrs == {"0100007F"}, f"listening on {addrs} (0100007F = 127.0.0.1 only)"
+        tree = {p: _cmdline(p) for p in _descendants(course.proc.pid)}
+        assert any("jupyter" in c for c in tree.values()) and any("ipykernel" in c for c in tree.values()), (
+            tree
+        )
+        leaks = {p: c for p, c in tree.items() if token in c}
+        assert not leaks, f"token visible in argv of {leaks}"
+        all_procs = [int(e.name) for e in Path("/proc").iterdir() if e.name.isdigit()]
+        assert not [p for p in all_procs if token in _cmdline(p)]
     finally:
-        proc.terminate()
+        course.stop()
+
+
+def test_open_course_refuses_a_taken_gaugelab_port(tmp_path):
+    """GAUGELAB_PORT taken: the script says so and exits without starting a server or printing a link."""
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        course = _Course(tmp_path, port)
         try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+            code = course.proc.wait(120)
+        finally:
+            if course.proc.poll() is None:
+                course.stop()
+    text = course.text()
+    assert code != 0
+    assert f"port {port} (GAUGELAB_PORT) is taken" in text
+    assert "[gaugelab] open:" not in text and "token=" not in text
+
+
+def test_open_course_moves_off_a_taken_default_port_and_says_so(tmp_path):
+    """Default port 8888 taken (by this test, or by someone else): the script picks a free port,
+    says which, and the link it prints is for that port and works."""
+    import socket
+
+    busy = socket.socket()
+    try:
+        busy.bind(("127.0.0.1", 8888))
+        busy.listen()
+    except OSError:  # already taken by another process: the same situation for the script
+        busy.close()
+        busy = None
+    course = _Course(tmp_path, None)
+    try:
+        m = course.link()
+        assert m, course.text()[-3000:]
+        moved = re.search(
+            r"port 8888 is taken \(another JupyterLab\?\); using port (\d+) instead", course.text()
+        )
+        assert moved, course.text()[-2000:]
+        port, _ = _check_live_server(course, int(moved.group(1)))
+        assert port != 8888
+    finally:
+        course.stop()
+        if busy is not None:
+            busy.close()

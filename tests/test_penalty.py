@@ -140,3 +140,36 @@ def test_upper_limit_on_lambda():
     above = gl.train(model, x, y, steps=5, lr=lr, lam=1.2 * limit)
     assert below.delta[-1].abs().item() < 1e-3 * abs(d0)
     assert above.delta[-1].abs().item() > 4 * abs(d0)
+
+
+@given(models(max_depth=3), st.floats(0.01, 1.0))
+def test_stiffness_and_lambda_limit_are_the_max_over_every_neuron(model, lr):
+    """penalty_stiffness = max_j (‖u_j‖² + ‖a_j‖²) over all neurons of all layers (brute force from the
+    Linear weights), and λ_limit = 1 / (η · that max)."""
+    from gaugelab.penalty import penalty_stiffness
+
+    linears = [m for m in model if isinstance(m, torch.nn.Linear)]
+    per_neuron = []
+    for inc, out in zip(linears[:-1], linears[1:]):
+        for j in range(inc.out_features):
+            u2 = float((inc.weight[j] ** 2).sum()) + (
+                float(inc.bias[j] ** 2) if inc.bias is not None else 0.0
+            )
+            per_neuron.append(u2 + float((out.weight[:, j] ** 2).sum()))
+    assert float(penalty_stiffness(model)) == pytest.approx(max(per_neuron), rel=1e-12)
+    assert gl.lambda_upper_limit(model, lr) == pytest.approx(1 / (lr * max(per_neuron)), rel=1e-12)
+
+
+def test_stiffness_is_set_by_the_stiffest_neuron_of_a_wide_deep_net():
+    """Not the mean, the first layer or the first neuron: make one neuron of the last hidden layer
+    much stiffer than the rest and the stiffness follows it."""
+    from gaugelab.penalty import penalty_stiffness
+
+    model = gl.mlp([2, 7, 6, 1], seed=0)
+    base = float(penalty_stiffness(model))
+    with torch.no_grad():
+        model[2].weight[4].mul_(10.0)  # neuron 4 of hidden layer 1: ‖u_4‖² grows 100×
+    u2 = float((model[2].weight[4] ** 2).sum() + model[2].bias[4] ** 2)
+    expected = u2 + float((model[4].weight[:, 4] ** 2).sum())
+    assert expected > 5 * base
+    assert float(penalty_stiffness(model)) == pytest.approx(expected, rel=1e-12)

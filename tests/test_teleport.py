@@ -89,3 +89,77 @@ def test_teleport_bad_input():
         teleport(model, x, y, objective="loss")
     with pytest.raises(ValueError, match="^lr"):
         teleport(model, x, y, lr=0)
+
+
+@pytest.mark.parametrize(
+    "objective, maximize, lr, max_step, clips",
+    [
+        ("weight_norm", False, 0.5, 0.01, True),  # |lr·g| up to ~1: clipped
+        ("weight_norm", False, 0.05, 0.2, False),  # |lr·g| ≤ 0.12: never clipped
+        ("grad_norm", True, 30.0, 0.02, True),
+        ("grad_norm", True, 3.0, 0.05, False),
+    ],
+)
+def test_unnormalised_steps_are_clipped_to_max_step(objective, maximize, lr, max_step, clips):
+    """normalize=False: s_{t+1} = s_t ± clip(lr · ∇_s J(s_t), −max_step, max_step), recomputed by hand
+    from J's gradient at every recorded s_t."""
+    model, x, y = _trained()
+    res = teleport(
+        model,
+        x,
+        y,
+        objective=objective,
+        maximize=maximize,
+        steps=6,
+        lr=lr,
+        normalize=False,
+        max_step=max_step,
+    )
+    J, _, _ = orbit_objective(model, x, y, objective)
+    sign = 1.0 if maximize else -1.0
+    clipped = 0
+    for t in range(6):
+        s = res.s[t].clone().requires_grad_(True)
+        (g,) = torch.autograd.grad(J(s), s)
+        expected = sign * torch.clamp(lr * g, -max_step, max_step)
+        torch.testing.assert_close(res.s[t + 1] - res.s[t], expected, rtol=1e-9, atol=1e-15)
+        clipped += int(((lr * g).abs() > max_step).sum())
+        assert float((res.s[t + 1] - res.s[t]).abs().max()) <= max_step * (1 + 1e-12)
+    assert (clipped > 0) == clips  # the clip is exercised where it should be, and only there
+
+
+def test_normalised_steps_move_the_largest_log_scale_by_lr():
+    model, x, y = _trained()
+    res = teleport(model, x, y, objective="grad_norm", maximize=True, steps=5, lr=0.07)
+    J, _, _ = orbit_objective(model, x, y, "grad_norm")
+    for t in range(5):
+        s = res.s[t].clone().requires_grad_(True)
+        (g,) = torch.autograd.grad(J(s), s)
+        torch.testing.assert_close(res.s[t + 1] - res.s[t], 0.07 * g / g.abs().max(), rtol=1e-9, atol=1e-15)
+
+
+def test_function_change_measures_f_on_x(monkeypatch):
+    """function_change = max_n ‖f_new(x_n) − f(x_n)‖ on x. With the true gauge it is rounding; with a
+    rescaling that forgets the 1/α on the outgoing side (planted) it reports the change of f."""
+    import copy
+
+    import gaugelab.teleport as tp
+
+    model, x, y = _trained(widths=(1, 6, 1))
+    res = teleport(model, x, y, objective="weight_norm", steps=5, lr=0.3)
+    with torch.no_grad():
+        assert res.function_change == float((res.model(x) - model(x)).norm(dim=1).max())
+
+    def incoming_only(m, scales):
+        broken = copy.deepcopy(m)
+        with torch.no_grad():
+            broken[0].weight.mul_(scales[0][:, None])
+            broken[0].bias.mul_(scales[0])
+        return broken
+
+    monkeypatch.setattr(tp, "rescale", incoming_only)
+    res = teleport(model, x, y, objective="weight_norm", steps=5, lr=0.3)
+    with torch.no_grad():
+        by_hand = float((incoming_only(model, res.scales)(x) - model(x)).norm(dim=1).max())
+    assert by_hand > 1e-3
+    assert res.function_change == pytest.approx(by_hand, rel=1e-12)

@@ -105,10 +105,27 @@ def test_figure_and_sliders_update(net):
     assert app.fig.layout.title.text.startswith("ρ = +2.00")
 
 
-def test_show_static_runs_without_a_browser(net, monkeypatch, capsys):
+def test_show_static_runs_without_a_browser(net, monkeypatch):
+    """show_static displays one plotly bundle of the app's initial figure (no kernel, no PNG)."""
+    import json
+
+    import IPython.display
+    import plotly.io as pio
+
     monkeypatch.setenv("GAUGELAB_STATIC_PNG", "0")
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda *objs, **kw: shown.append((objs, kw)))
     model, x, y = net
-    StabilityApp(model, x, y, n_grid=3, steps=20).show_static()
+    app = StabilityApp(model, x, y, n_grid=3, steps=20)
+    app.show_static()
+    assert len(shown) == 1
+    (bundle,), kw = shown[0]
+    assert kw.get("raw") is True and "image/png" not in bundle
+    spec = bundle["application/vnd.plotly.v1+json"]
+    expected = app.figure()
+    assert len(spec["data"]) == len(expected.data) == 4
+    assert spec["layout"]["title"]["text"] == expected.layout.title.text
+    assert spec["data"] == json.loads(pio.to_json(expected, validate=False))["data"]
 
 
 def test_bad_arguments(net):

@@ -1,11 +1,24 @@
 """GaugeLab network guard, loaded by any Python whose PYTHONPATH starts with this directory.
 
-Every Python-level attempt to reach a non-loopback address is refused (ConnectionRefusedError) and
-logged as one JSON line to $GAUGELAB_NETGUARD_LOG: name resolution (getaddrinfo, gethostbyname*),
-socket.create_connection and socket.socket.connect / connect_ex / sendto. Loopback (127.0.0.0/8,
-::1, "localhost", this machine's own host name) and Unix sockets are allowed, so kernels, ZMQ and
-local servers work. It cannot see native code that opens its own sockets (libzmq, a Chromium
-started as a subprocess): it guards Python code, which is what notebooks and gaugelab are.
+It hooks Python's audit events (PEP 578, ``sys.addaudithook``), which the interpreter raises from C
+for every socket operation, whichever module calls it (``socket``, ``_socket``, asyncio, urllib,
+requests...). Every attempt to reach a non-loopback address is refused (ConnectionRefusedError)
+and logged as one JSON line to $GAUGELAB_NETGUARD_LOG:
+
+* name resolution: ``socket.getaddrinfo``, ``socket.gethostbyname`` (and ``_ex``),
+  ``socket.gethostbyaddr``, ``socket.getnameinfo``;
+* connections and datagrams: ``socket.connect`` (also connect_ex), ``socket.sendto``,
+  ``socket.sendmsg`` (TCP, UDP, raw; IPv4 and IPv6, IPv4-mapped IPv6 included);
+* ctypes: looking up a C networking function (``connect``, ``sendto``, ``getaddrinfo``...) through
+  ``ctypes.dlsym`` is refused, since such a call would bypass the socket events;
+* child processes: ``subprocess.Popen`` children get the guard in their environment even when
+  started with a cleared or edited ``env`` (PYTHONPATH and the log are put back), and
+  ``os.exec*`` / ``os.posix_spawn*`` / ``os.spawn*`` with an environment that lacks the guard are
+  refused (their environment cannot be edited from the hook), so a Python child is guarded too.
+
+Loopback (127.0.0.0/8, ::1, "localhost", this machine's own host name), the unspecified address and
+Unix sockets are allowed, so kernels, ZMQ and local servers work. Native code that opens its own
+sockets (libzmq, a browser started as a child) is outside what Python can see.
 """
 
 from __future__ import annotations
@@ -18,12 +31,29 @@ import sys
 import traceback
 
 GUARD_ACTIVE = True
+GUARD_DIR = os.path.dirname(os.path.realpath(__file__))
 _LOG = os.environ.get("GAUGELAB_NETGUARD_LOG")
 _LOCAL_NAMES = {"", "localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"}
 try:
     _LOCAL_NAMES.add(socket.gethostname().lower())
 except OSError:  # pragma: no cover
     pass
+_INET = (socket.AF_INET, socket.AF_INET6)
+_NET_SYMBOLS = {
+    "connect",
+    "sendto",
+    "sendmsg",
+    "sendmmsg",
+    "getaddrinfo",
+    "gethostbyname",
+    "gethostbyname2",
+    "gethostbyname_r",
+    "gethostbyaddr",
+    "getnameinfo",
+    "res_query",
+    "res_search",
+}
+_selftest = False
 
 
 def _is_local(host) -> bool:
@@ -38,18 +68,20 @@ def _is_local(host) -> bool:
         ip = ipaddress.ip_address(host)
     except ValueError:
         return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
     return ip.is_loopback or ip.is_unspecified
 
 
 def _refuse(kind: str, target) -> None:
-    record = {
-        "pid": os.getpid(),
-        "kind": kind,
-        "target": repr(target)[:200],
-        "argv": [str(a)[:200] for a in sys.argv[:3]],
-        "stack": traceback.format_stack(limit=12)[:-2],
-    }
-    if _LOG:
+    if _LOG and not _selftest:
+        record = {
+            "pid": os.getpid(),
+            "kind": kind,
+            "target": repr(target)[:200],
+            "argv": [str(a)[:200] for a in sys.argv[:3]],
+            "stack": traceback.format_stack(limit=12)[:-2],
+        }
         try:
             with open(_LOG, "a") as fh:
                 fh.write(json.dumps(record) + "\n")
@@ -58,72 +90,100 @@ def _refuse(kind: str, target) -> None:
     raise ConnectionRefusedError(f"gaugelab network guard: {kind} to {target!r} refused (not loopback)")
 
 
-def _address_host(sock_or_family, address):
-    family = getattr(sock_or_family, "family", sock_or_family)
-    if family in (socket.AF_INET, socket.AF_INET6) and isinstance(address, tuple) and address:
-        return address[0], True
-    return None, False
+def _guarded_env(env) -> bool:
+    """True if ``env`` (a mapping) loads this guard in a Python child."""
+    try:
+        first = str(env.get("PYTHONPATH", "") or "").split(os.pathsep)[0]
+    except AttributeError:
+        return False
+    return os.path.realpath(first) == GUARD_DIR if first else False
 
 
-_getaddrinfo = socket.getaddrinfo
-_gethostbyname = socket.gethostbyname
-_gethostbyname_ex = socket.gethostbyname_ex
-_create_connection = socket.create_connection
-_connect = socket.socket.connect
-_connect_ex = socket.socket.connect_ex
-_sendto = socket.socket.sendto
+def _add_guard(env) -> None:
+    """Put this guard first on ``env``'s PYTHONPATH and its log variable back (in place)."""
+    rest = [
+        p
+        for p in str(env.get("PYTHONPATH", "") or "").split(os.pathsep)
+        if p and os.path.realpath(p) != GUARD_DIR
+    ]
+    env["PYTHONPATH"] = os.pathsep.join([GUARD_DIR, *rest])
+    if _LOG:
+        env["GAUGELAB_NETGUARD_LOG"] = _LOG
 
 
-def getaddrinfo(host, *args, **kwargs):
-    if not _is_local(host):
-        _refuse("getaddrinfo", host)
-    return _getaddrinfo(host, *args, **kwargs)
+def _env_lookup(env, key: str):
+    for k, v in env.items() if hasattr(env, "items") else []:
+        k = k.decode() if isinstance(k, bytes) else k
+        if k == key:
+            return v.decode() if isinstance(v, bytes) else v
+    return None
 
 
-def gethostbyname(host):
-    if not _is_local(host):
-        _refuse("gethostbyname", host)
-    return _gethostbyname(host)
+def _audit(event: str, args) -> None:
+    """The audit hook: cheap for the many events it ignores (imports, opens, compiles...)."""
+    if event.startswith(("socket.", "subprocess.", "os.", "ctypes.")):
+        _check(event, args)
 
 
-def gethostbyname_ex(host):
-    if not _is_local(host):
-        _refuse("gethostbyname_ex", host)
-    return _gethostbyname_ex(host)
+def _check(event: str, args) -> None:
+    if event in ("socket.connect", "socket.sendto", "socket.sendmsg"):
+        sock, address = args[0], args[1]
+        if getattr(sock, "family", None) in _INET and isinstance(address, tuple) and address:
+            if not _is_local(address[0]):
+                _refuse(event.split(".")[1], address)
+    elif event in ("socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyaddr"):
+        if not _is_local(args[0]):
+            _refuse(event.split(".")[1], args[0])
+    elif event == "socket.getnameinfo":
+        sockaddr = args[0]
+        if isinstance(sockaddr, tuple) and sockaddr and not _is_local(sockaddr[0]):
+            _refuse("getnameinfo", sockaddr)
+    elif event == "ctypes.dlsym":
+        name = args[1]
+        name = name.decode(errors="replace") if isinstance(name, bytes) else str(name)
+        if name in _NET_SYMBOLS:
+            _refuse("ctypes.dlsym", name)
+    elif event == "subprocess.Popen":
+        env = args[3]
+        if env is None:
+            if not _guarded_env(os.environ):
+                _add_guard(os.environ)
+        elif hasattr(env, "__setitem__"):
+            if not _guarded_env(env):
+                _add_guard(env)
+        else:  # an immutable mapping we cannot edit
+            _refuse("subprocess without the guard", args[0])
+    elif event == "os.system":
+        if not _guarded_env(os.environ):
+            _add_guard(os.environ)
+    elif event in ("os.exec", "os.posix_spawn", "os.spawn"):
+        env = args[3] if event == "os.spawn" else args[2]  # (mode,) path, argv, env
+        if env is None:
+            if not _guarded_env(os.environ):
+                _add_guard(os.environ)
+        else:
+            path = _env_lookup(env, "PYTHONPATH")
+            if not (path and os.path.realpath(path.split(os.pathsep)[0]) == GUARD_DIR):
+                _refuse(f"{event} with an environment without the guard", args[0])
 
 
-def create_connection(address, *args, **kwargs):
-    if isinstance(address, tuple) and address and not _is_local(address[0]):
-        _refuse("create_connection", address)
-    return _create_connection(address, *args, **kwargs)
+def selftest() -> bool:
+    """True if the hook refuses a public name lookup here (nothing is logged, nothing is sent)."""
+    global _selftest
+    import _socket
+
+    _selftest = True
+    try:
+        _socket.getaddrinfo("guard-selftest.example", 80)
+    except ConnectionRefusedError as exc:
+        return "gaugelab network guard" in str(exc)
+    except OSError:
+        return False
+    finally:
+        _selftest = False
+    return False
 
 
-def connect(self, address):
-    host, inet = _address_host(self, address)
-    if inet and not _is_local(host):
-        _refuse("connect", address)
-    return _connect(self, address)
-
-
-def connect_ex(self, address):
-    host, inet = _address_host(self, address)
-    if inet and not _is_local(host):
-        _refuse("connect_ex", address)
-    return _connect_ex(self, address)
-
-
-def sendto(self, data, *args):
-    address = args[-1] if args else None
-    host, inet = _address_host(self, address)
-    if inet and not _is_local(host):
-        _refuse("sendto", address)
-    return _sendto(self, data, *args)
-
-
-socket.getaddrinfo = getaddrinfo
-socket.gethostbyname = gethostbyname
-socket.gethostbyname_ex = gethostbyname_ex
-socket.create_connection = create_connection
-socket.socket.connect = connect
-socket.socket.connect_ex = connect_ex
-socket.socket.sendto = sendto
+sys.addaudithook(_audit)
+if _LOG:
+    os.environ.setdefault("GAUGELAB_NETGUARD_LOG", _LOG)
