@@ -49,7 +49,8 @@ def fake_wheel(folder: Path, version: str, origin: str) -> Path:
     with zipfile.ZipFile(path, "w") as z:
         z.writestr("torch/__init__.py", f"ORIGIN = {origin!r}\n__version__ = {version!r}\n")
         z.writestr(f"{info}/METADATA", f"Metadata-Version: 2.1\nName: torch\nVersion: {version}\n")
-        z.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+        wheel_file = "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        z.writestr(f"{info}/WHEEL", wheel_file)
         z.writestr(f"{info}/RECORD", "")
     return path
 
@@ -222,7 +223,8 @@ def fake_bin(tmp: Path, uid: int, sudo: bool | None, npm: bool, apt_creates: Pat
         script("sudo", f'[[ $1 == -n ]] && exit {ok}\necho "sudo $1" >> "{log}"\nexec "$@"\n')
     if npm:
         script("npm", "exit 0\n")
-    os.symlink(subprocess.run(["bash", "-c", "command -v env"], capture_output=True, text=True).stdout.strip(), b / "env")
+    real_env = subprocess.run(["bash", "-c", "command -v env"], capture_output=True, text=True).stdout.strip()
+    os.symlink(real_env, b / "env")
     return b
 
 
@@ -241,7 +243,7 @@ def ensure(tmp: Path, *, os_id="debian", uid=0, sudo=None, npm=True, chromium_ex
         "GAUGELAB_OS_RELEASE": str(tmp / "os-release"),
     }
     proc = subprocess.run(
-        ["/bin/bash", "-c", 'set -euo pipefail; source scripts/_chromium.sh; ensure_browser_tools; echo "ok"'],
+        ["/bin/bash", "-c", "set -euo pipefail; source scripts/_chromium.sh; ensure_browser_tools; echo ok"],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -313,7 +315,8 @@ def test_an_install_that_leaves_no_chromium_fails(tmp_path):
 
 def test_run_tests_sets_up_the_browser_tools_before_pytest_and_ci_runs_the_readme_command():
     text = (SCRIPTS / "run-tests.sh").read_text()
-    assert text.index("source scripts/_chromium.sh") < text.index("ensure_browser_tools") < text.index("pytest")
+    order = [text.index(s) for s in ("source scripts/_chromium.sh", "\nensure_browser_tools", "-m pytest")]
+    assert order == sorted(order), order
     readme = (REPO / "README.md").read_text()
     block = re.search(r"## Two commands.*?```bash\n(.*?)```", readme, re.S).group(1)
     test_cmd = [line.split("#")[0].strip() for line in block.splitlines() if "run-tests" in line]
@@ -350,7 +353,18 @@ def wheel(tmp_path_factory) -> Path:
             (src / rel).parent.mkdir(parents=True, exist_ok=True)
             (src / rel).write_bytes((REPO / rel).read_bytes())
     proc = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet", "-w", str(out), str(src)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(out),
+            str(src),
+        ],
         capture_output=True,
         text=True,
     )
@@ -381,8 +395,10 @@ def test_wheel_installed_elsewhere_imports_and_computes(wheel, tmp_path):
     py = venv / "bin" / "python"
     site = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                           capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
-    ours = subprocess.run([sys.executable, "-c", "import torch, os; print(os.path.dirname(os.path.dirname(torch.__file__)))"],
-                          capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    here = "import torch, os; print(os.path.dirname(os.path.dirname(torch.__file__)))"
+    ours = subprocess.run(
+        [sys.executable, "-c", here], capture_output=True, text=True, check=True
+    ).stdout.strip()
     Path(site, "borrowed-deps.pth").write_text(ours + "\n")  # a plain path: editable hooks there stay off
     inst = subprocess.run([str(py), "-m", "pip", "install", "--no-deps", "--no-index", "--quiet", str(wheel)],
                           capture_output=True, text=True)  # fmt: skip
