@@ -28,6 +28,7 @@ import os
 import re
 import sys
 import weakref
+from collections.abc import Mapping
 from pathlib import Path
 
 import plotly.graph_objects as go
@@ -42,8 +43,7 @@ DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
 SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x", "cross", "star", "triangle-down")
 SEQUENTIAL = "Cividis"
 
-#: Fixed roles, so an arm has the same colour in every figure of the course.
-ROLE_COLORS = {
+_ROLES_LIGHT = {
     "baseline": OKABE_ITO[0],
     "gauge_fixed": OKABE_ITO[1],
     "balanced_init": OKABE_ITO[2],
@@ -51,6 +51,41 @@ ROLE_COLORS = {
     "target": "#000000",
     "reference": "#777777",
 }
+#: On a dark background (black and the dark blue would vanish on it): the dark palette's first four,
+#: which stay apart under the three colour-vision deficiencies (reddish purple would merge with
+#: orange under tritanopia there).
+_ROLES_DARK = {
+    "baseline": OKABE_ITO_DARK[0],
+    "gauge_fixed": OKABE_ITO_DARK[1],
+    "balanced_init": OKABE_ITO_DARK[2],
+    "weight_decay": OKABE_ITO_DARK[3],
+    "target": "#DDDDDD",
+    "reference": "#999999",
+}
+
+
+class _RoleColors(Mapping):
+    """``ROLE_COLORS[role]``: the role's colour in the theme in force when it is read (:func:`theme`)."""
+
+    def _table(self) -> dict:
+        return _ROLES_DARK if theme() == "dark" else _ROLES_LIGHT
+
+    def __getitem__(self, role: str) -> str:
+        return self._table()[role]
+
+    def __iter__(self):
+        return iter(_ROLES_LIGHT)
+
+    def __len__(self) -> int:
+        return len(_ROLES_LIGHT)
+
+    def __repr__(self) -> str:
+        return f"ROLE_COLORS({self._table()!r})"
+
+
+#: Fixed roles, so an arm has the same colour in every figure of the course (read it when the figure
+#: is made: the values follow the light or dark theme).
+ROLE_COLORS = _RoleColors()
 
 
 def _verdict(variable: str, fallback: str, share: int = 70) -> str:

@@ -49,6 +49,18 @@ def test_jupyterlab_dark_setting_is_detected(monkeypatch, tmp_path):
     assert theme.theme() == "light"
 
 
+def test_role_colours_follow_the_theme(monkeypatch):
+    monkeypatch.setenv("GAUGELAB_THEME", "light")
+    light = dict(theme.ROLE_COLORS)
+    monkeypatch.setenv("GAUGELAB_THEME", "dark")
+    dark = dict(theme.ROLE_COLORS)
+    assert set(light) == set(dark) >= {"baseline", "gauge_fixed", "balanced_init", "weight_decay", "target"}
+    assert light["target"] == "#000000" and dark["target"] != light["target"]
+    assert light["baseline"] in theme.OKABE_ITO and dark["baseline"] in theme.OKABE_ITO_DARK
+    for colours, bg in ((light, "#ffffff"), (dark, "#111111")):  # lines readable on the background
+        assert all(Color(c).contrast(bg, method="wcag21") >= 3 for c in colours.values()), colours
+
+
 def test_log_axis_labels_decades_only():
     ax = theme.log_axis(title="error")
     assert ax["type"] == "log" and ax["dtick"] == 1 and ax["exponentformat"] == "power"
@@ -132,9 +144,13 @@ def min_delta_e(colors, deficiency) -> float:
 
 
 @pytest.mark.parametrize("vision", VISIONS)
-@pytest.mark.parametrize("palette", ["OKABE_ITO", "OKABE_ITO_DARK"])
-def test_first_four_colours_stay_apart_under_colour_vision_deficiency(palette, vision, report):
-    colors = getattr(theme, palette)[:4]
+@pytest.mark.parametrize("palette", ["OKABE_ITO", "OKABE_ITO_DARK", "roles light", "roles dark"])
+def test_first_four_colours_stay_apart_under_colour_vision_deficiency(palette, vision, report, monkeypatch):
+    if palette.startswith("roles"):
+        monkeypatch.setenv("GAUGELAB_THEME", palette.split()[1])
+        colors = [theme.ROLE_COLORS[r] for r in ("baseline", "gauge_fixed", "balanced_init", "weight_decay")]
+    else:
+        colors = getattr(theme, palette)[:4]
     de = min_delta_e(colors, VISIONS[vision])
     report(f"theme {palette}[:4] under {vision}: min CIEDE2000 = {de:.1f}")
     assert de >= MIN_DELTA_E, (palette, vision, de)
