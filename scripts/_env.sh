@@ -18,7 +18,11 @@ if [[ ! -x .venv/bin/python || ! -f $stamp || requirements.txt -nt $stamp || pyp
     echo "[gaugelab] installing torch failed (see pip's messages above)" >&2; exit 1; }
   echo "[gaugelab] pip install -r requirements.txt"
   .venv/bin/python -m pip install --quiet -r requirements.txt 2>&1 | grep -v "^WARNING: Location" || true
-  .venv/bin/python -m pip install --quiet --no-deps -e . 2>&1 | grep -v "^WARNING: Location" || true
+  # setuptools warns about every editable install ("Please be careful with folders..."): shown only
+  # if the install fails.
+  if ! pip_out=$(.venv/bin/python -m pip install --quiet --no-deps -e . 2>&1); then
+    printf '%s\n' "$pip_out" >&2
+  fi
   .venv/bin/python -c "import gaugelab, torch, plotly, ipywidgets, anywidget, nbval" || {
     echo "[gaugelab] installation failed (see pip's messages above)" >&2; exit 1; }
   echo "[gaugelab] torch $(.venv/bin/python -c 'import torch; print(torch.__version__)'), venv $(du -sh .venv | cut -f1)"
