@@ -28,6 +28,7 @@ from urllib.parse import unquote, urlsplit
 import nbformat
 import pytest
 from browser import lab
+from chromium_thread import ChromiumThread
 
 REPO = lab.REPO
 ART = REPO / "artifacts" / "static"
@@ -87,13 +88,13 @@ def site(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def chromium():
-    cm = lab.chromium_context()
+    browser = ChromiumThread()
     try:
-        ctx = cm.__enter__()
+        browser.start()
     except lab.ChromiumMissing as exc:
         pytest.fail(str(exc), pytrace=False)
-    yield ctx
-    cm.__exit__(None, None, None)
+    yield browser
+    browser.close()
 
 
 def slug() -> str:
@@ -178,6 +179,15 @@ def bad(violations: list[dict]) -> list[str]:
     ]
 
 
+def _axe_ids(ctx, uri: str, axe_js: str) -> set[str]:
+    page = ctx.new_page()
+    try:
+        page.goto(uri)
+        return {v["id"] for v in run_axe(page, axe_js) if v["impact"] in ("serious", "critical")}
+    finally:
+        page.close()
+
+
 def test_axe_finds_problems_on_a_bad_page(tmp_path, chromium, axe):
     """Negative control: axe-core runs here and reports what the site must not have."""
     path = tmp_path / "bad.html"
@@ -186,12 +196,7 @@ def test_axe_finds_problems_on_a_bad_page(tmp_path, chromium, axe):
         '<p style="color:#aaa;background:#fff">low contrast</p><img src="data:,">'
         "</main></body></html>"
     )
-    page = chromium.new_page()
-    try:
-        page.goto(path.as_uri())
-        ids = {v["id"] for v in run_axe(page, axe) if v["impact"] in ("serious", "critical")}
-    finally:
-        page.close()
+    ids = chromium.run(_axe_ids, path.as_uri(), axe)
     assert {"color-contrast", "html-has-lang", "image-alt"} <= ids, ids
 
 
@@ -230,20 +235,9 @@ def test_links_to_missing_files_are_reported(tmp_path):
     assert len(s.problems) == 1 and "no_such_notebook.ipynb" in s.problems[0]
 
 
-@pytest.mark.parametrize("page_rel", PAGES, ids=[Path(p).stem for p in PAGES])
-def test_static_page(page_rel, site, chromium, axe, report):
-    src = source_of(page_rel)
-    path = site / page_rel
-    assert path.is_file(), f"{page_rel} was not built"
-    is_nb = src is not None and src.suffix == ".ipynb"
-    nb = nbformat.read(src, as_version=4) if is_nb else None
-    text = (
-        "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
-        if nb
-        else (src.read_text(encoding="utf-8") if src else "")
-    )
-    has_math = "$" in text
-    page = chromium.new_page()
+def look_at_page(ctx, path: Path, has_math: bool, axe_js: str, shot: Path) -> dict:
+    """Open a page, wait for MathJax, read PAGE_JS, take a screenshot, run axe-core, open a solution."""
+    page = ctx.new_page()
     plog = lab.PageLog(page)
     failed: list[str] = []
     page.on("requestfailed", lambda r: failed.append(r.url))
@@ -259,9 +253,9 @@ def test_static_page(page_rel, site, chromium, axe, report):
             )
             typeset = page.evaluate("() => document.querySelectorAll('.MathJax').length")
         st = page.evaluate(PAGE_JS)
-        ART.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(ART / f"{Path(page_rel).stem}.png"), full_page=True)
-        violations = run_axe(page, axe)
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shot), full_page=True)
+        violations = run_axe(page, axe_js)
         opened = True
         if st["details"]:
             page.locator("main details > summary").first.click()
@@ -271,6 +265,32 @@ def test_static_page(page_rel, site, chromium, axe, report):
             )
     finally:
         page.close()
+    return {
+        "st": st,
+        "violations": violations,
+        "opened": opened,
+        "typeset": typeset,
+        "failed": failed,
+        "js_errors": plog.js_errors(),
+        "external_requests": plog.external_requests,
+    }
+
+
+@pytest.mark.parametrize("page_rel", PAGES, ids=[Path(p).stem for p in PAGES])
+def test_static_page(page_rel, site, chromium, axe, report):
+    src = source_of(page_rel)
+    path = site / page_rel
+    assert path.is_file(), f"{page_rel} was not built"
+    is_nb = src is not None and src.suffix == ".ipynb"
+    nb = nbformat.read(src, as_version=4) if is_nb else None
+    text = (
+        "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+        if nb
+        else (src.read_text(encoding="utf-8") if src else "")
+    )
+    has_math = "$" in text
+    seen = chromium.run(look_at_page, path, has_math, axe, ART / f"{Path(page_rel).stem}.png")
+    st, violations, opened, typeset = seen["st"], seen["violations"], seen["opened"], seen["typeset"]
     counts = {}
     for v in violations:
         counts[v["impact"]] = counts.get(v["impact"], 0) + len(v["nodes"])
@@ -347,8 +367,9 @@ def test_static_page(page_rel, site, chromium, axe, report):
         assert all(letters(n) in letters(alt) for n in names[:3]), (names, alt)
     # MathJax probes fonts it then does without (the packaged copy has STIX-Web only): those two
     # failed loads are expected; any other failed load or console error is not.
+    failed = seen["failed"]
     probes = [u for u in failed if u == "about:blank" or "/mathjax/fonts/" in u]
     assert [u for u in failed if u not in probes] == []
     expected = ("Failed to load resource", "Access to font at 'about:blank'") if probes else ()
-    assert [e for e in plog.js_errors() if not e.startswith(expected)] == []
-    assert plog.external_requests == [], plog.external_requests
+    assert [e for e in seen["js_errors"] if not e.startswith(expected)] == []
+    assert seen["external_requests"] == [], seen["external_requests"]

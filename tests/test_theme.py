@@ -260,6 +260,7 @@ def test_verdict_colours_in_chromium_with_jupyterlab_css(lab_theme, tmp_path):
     """The same check on what Chromium computes from JupyterLab's stylesheet (color-mix and var()
     must be valid CSS there, else the colour silently falls back to the text colour)."""
     from browser import lab
+    from chromium_thread import ChromiumThread
 
     css = (THEMES_DIR / lab_theme / "index.css").as_uri()
     page_file = tmp_path / "verdicts.html"
@@ -268,17 +269,24 @@ def test_verdict_colours_in_chromium_with_jupyterlab_css(lab_theme, tmp_path):
         '<body style="background: var(--jp-layout-color0); color: var(--jp-content-font-color1)">'
         "</body></html>"
     )
+
+    def computed(ctx):
+        page = ctx.new_page()
+        try:
+            page.goto(page_file.as_uri())
+            return page.evaluate(VERDICT_PAGE_JS, theme.VERDICT_CSS)
+        finally:
+            page.close()
+
+    browser = ChromiumThread()
     try:
-        cm = lab.chromium_context()
-        ctx = cm.__enter__()
+        browser.start()
     except lab.ChromiumMissing as exc:
         pytest.fail(str(exc), pytrace=False)
     try:
-        page = ctx.new_page()
-        page.goto(page_file.as_uri())
-        got = page.evaluate(VERDICT_PAGE_JS, theme.VERDICT_CSS)
+        got = browser.run(computed)
     finally:
-        cm.__exit__(None, None, None)
+        browser.close()
     bg = Color(got.pop("background"))
     text = css_color("var(--jp-content-font-color1)", css_variables(lab_theme), background=bg)
     for name, value in got.items():
