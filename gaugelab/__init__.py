@@ -40,7 +40,7 @@ from gaugelab.penalty import (
 from gaugelab.sharpness import hessian_vector_product, max_stable_lr, top_hessian_eigenvalue
 from gaugelab.train import TrainResult, train
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"  # the one version: pyproject.toml, CITATION.cff and CHANGELOG.md follow it
 
 __all__ = [
     "BalanceWarning",

@@ -14,6 +14,7 @@ import re
 import subprocess
 import sys
 import time
+import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -73,6 +74,27 @@ def test_binder_pins_agree_with_requirements():
     torch_pins = [(v, m) for n, v, m in binder if n == "torch"]
     assert ("2.13.0+cpu", 'sys_platform == "linux"') in torch_pins, torch_pins
     assert all(not line.startswith("-e") for line in lines), "gaugelab is installed by postBuild"
+
+
+def test_kaleido_absence_is_documented_and_handled():
+    """Binder has no kaleido (no usable Chromium there): binder/requirements.txt says so, and
+    gaugelab.display then shows the interactive figure alone (the fresh-env tests below run every
+    notebook without kaleido)."""
+    text = (BINDER / "requirements.txt").read_text()
+    assert "kaleido" not in {name for name, _, _ in pins(BINDER / "requirements.txt")}
+    assert re.search(r"^# kaleido is left out on purpose", text, re.M)
+    readme = (REPO / "README.md").read_text()
+    assert "kaleido" in readme.split("**On Binder")[1].split("\n\n")[0]
+
+
+def test_github_slug_is_the_same_in_the_badge_and_pyproject():
+    """The repository slug lives in two places, which the README names: the badge and pyproject."""
+    slug = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["gaugelab"]["github"]
+    readme = (REPO / "README.md").read_text()
+    badges = re.findall(r"https://mybinder\.org/v2/gh/([^/]+/[^/]+)/HEAD", readme)
+    assert badges and set(badges) == {slug}, (badges, slug)
+    on_binder = readme.split("**On Binder")[1].split("\n\n")[0]
+    assert "[tool.gaugelab]" in on_binder and "README" in on_binder
 
 
 def test_repo2docker_dockerfile_installs_binder_requirements():
