@@ -132,6 +132,7 @@ def ensemble_train(
     *,
     lr,
     lam=0.0,
+    weight_decay=0.0,
     steps: int = 1000,
     record_every: int = 1,
     x_val=None,
@@ -144,9 +145,11 @@ def ensemble_train(
 ) -> EnsembleResult:
     """Train every model in ``models`` by full-batch GD on (x, y), as one vmapped program.
 
-    ``lr`` and ``lam``: one number for all, or one per member. Member b gives the same result as
-    ``gl.train(models[b], x, y, steps=steps, lr=lr[b], lam=lam[b], optimizer="gd",
-    record_every=record_every, x_val=x_val, y_val=y_val, divergence_factor=divergence_factor)``
+    ``lr``, ``lam`` and ``weight_decay`` (μ): one number for all, or one per member; with μ_b > 0 the
+    update is θ_b ← θ_b − η_b(∇(L + R_{λ_b})(θ_b) + μ_b θ_b) on every parameter (torch.optim.SGD's
+    weight decay). Member b gives the same result as ``gl.train(models[b], x, y, steps=steps,
+    lr=lr[b], lam=lam[b], weight_decay=weight_decay[b], optimizer="gd", record_every=record_every,
+    x_val=x_val, y_val=y_val, divergence_factor=divergence_factor)``
     up to floating-point rounding (the tests check 1e-10 in float64). ``device``: where the batched
     program runs (e.g. "cuda"); results come back on the CPU. ``chunk_size``: members per batch
     (default: all at once). Models are not modified.
@@ -168,6 +171,7 @@ def ensemble_train(
     b = len(models)
     lr = _per_member(lr, b, "lr", allow_zero=False)
     lam = _per_member(lam, b, "lam", allow_zero=True)
+    wd = _per_member(weight_decay, b, "weight_decay", allow_zero=True)
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
         raise ValueError(f"steps: expected an integer >= 0, got {steps!r}")
     record_every = positive_int(record_every, "record_every")
@@ -225,7 +229,7 @@ def ensemble_train(
         idx = torch.arange(start, min(start + chunk_size, b))
         stacked, _ = stack_module_state([models[i] for i in idx.tolist()])
         params = {f"model.{n}": stacked[n].detach().to(device).clone() for n in names}
-        lr_d, lam_d = lr[idx].to(device), lam[idx].to(device)
+        lr_d, lam_d, wd_d = lr[idx].to(device), lam[idx].to(device), wd[idx].to(device)
         threshold = None
         prev = None
         for t in range(steps + 1):
@@ -253,6 +257,7 @@ def ensemble_train(
                 if grads is not None:
                     grads = {k: v[keep] for k, v in grads.items()}
                 lr_d, lam_d, threshold, loss = lr_d[keep], lam_d[keep], threshold[keep], loss[keep]
+                wd_d = wd_d[keep]
                 bar.update(int(bad_c.sum()) * (steps - t))
                 idx = idx[~bad_c]
                 if idx.numel() == 0:
@@ -269,6 +274,8 @@ def ensemble_train(
             if t == steps:
                 break
             prev = params
+            if bool((wd_d > 0).any()):
+                grads = {k: g + _bcast(wd_d, g) * params[k] for k, g in grads.items()}
             params = {k: params[k] - _bcast(lr_d, params[k]) * grads[k] for k in params}
             bar.update(idx.numel())
         for n, pn in zip(names, pnames):
