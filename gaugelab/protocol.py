@@ -11,8 +11,27 @@ Definitions used by :mod:`gaugelab.experiments`:
   is not finite, the parameters are not finite, or L(θ_t) > ``divergence_factor`` ×
   max(L(θ_0), L_0, 1e-12) with L_0 = (1/2N) Σ‖y_n‖²; a run is *stable* if it never diverges
   within ``steps`` steps.
-- Stable range of an arm: the largest η of ``lr_grid`` such that every seed is stable at that η
-  and at every smaller η of the grid.
+- Fitted and stable (the success criterion of every headline; written down before any verdict was
+  computed with it): a run is *fitted* when it is stable and its final training loss satisfies
+  L_final ≤ L_best + ``fit_tau`` · (L_const − L_best), with L_const = (1/2N) Σ_n (y_n − ȳ)² the
+  half MSE of the best constant predictor and L_best the smallest final loss of the same arm (same
+  setting, every seed) at the smallest η of the grid. Why this form: it is scale-free (a fraction
+  of the gap between "learnt nothing" and "the best this arm does"), it does not need the noise
+  floor, and it compares every arm with itself, so an arm whose best fit is worse (weight decay)
+  is not failed for that. Why ``fit_tau`` = 0.1: a fitted run must have closed at least 90 % of
+  that gap, one decade; a run at the constant predictor's loss (τ = 1) has learnt nothing, and the
+  verdicts are also reported against τ from 0.01 to 1 (``fit_tau_grid``) so that no conclusion
+  rests on this one value.
+- Collapse: a stable run has *collapsed* when its function is nearly constant on the training
+  inputs, Var_n f(x_n) ≤ ``constant_tol`` · Var_n y_n, or every hidden neuron is dead (u_j·x̃_n ≤ 0
+  for every training input, or a_j = 0); the dead-neuron count of every run is reported.
+- Edge of an arm, per seed: the largest η of ``lr_grid`` such that the seed is fitted (or, under
+  the divergence-only criterion, stable) at that η and at every smaller η of the grid.
+  The all-seed stable range of the earlier reports is the minimum of these over seeds.
+- Paired statistics: for each seed, edge(arm) − edge(baseline) (same initialisation, same data);
+  their mean with a percentile bootstrap 95 % interval (``n_boot`` resamples of the seeds) and the
+  counts wider / equal / narrower. A difference is called wider (narrower) when the whole interval
+  lies above (below) 0, else "same".
 - Scale drift (``drift_metric``): "mean_abs_delta" is mean_j |δ_j(t)|, the size of the imbalance
   (THEORY §2); "drift_from_start" is mean_j |δ_j(t) − δ_j(0)|. Both are recorded; the first is the
   headline (under plain GD it grows at O(η²) per step, THEORY §3).
@@ -61,6 +80,11 @@ RATIONALE = {
     "n_seeds": "10 initialisation seeds per configuration (mean ± std)",
     "divergence_factor": "the rule of gaugelab.train: loss > 1e4 × max(L(θ_0), L_0), or non-finite",
     "drift_metric": "mean_j |δ_j(t)|: the size of the imbalance, which GD changes at O(η²) per step",
+    "fit_tau": "a fitted run closes >= 90 % of the gap between the constant predictor and its arm's best "
+    "small-η fit (one decade); chosen before any verdict was computed, verdicts shown for every τ of "
+    "fit_tau_grid",
+    "fit_tau_grid": "thresholds of the sensitivity plot: from strict (0.01) to 'better than a constant' (1)",
+    "constant_tol": "collapse: f varies over the training inputs by at most 1 % of the targets' variance",
     "invariance_samples": "200 random neuron-wise rescalings, as in the paper's fig. 5",
     "invariance_log_alpha": "log α_j ~ U[-2, 2] independently per neuron (the paper's law is unknown)",
 }
@@ -101,6 +125,10 @@ class Protocol:
     n_seeds: int = 10
     seed_offset: int = 0
     drift_metric: str = "mean_abs_delta"
+    # success criterion (see the module docstring)
+    fit_tau: float = 0.1
+    fit_tau_grid: tuple[float, ...] = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
+    constant_tol: float = 0.01
     # invariance (fig. 5)
     invariance_samples: int = 200
     invariance_log_alpha: tuple[float, float] = (-2.0, 2.0)
