@@ -32,7 +32,7 @@ from gaugelab.losses import half_mse, mse
 from gaugelab.nets import as_input, as_target, hidden_layers
 from gaugelab.penalty import gauge_penalty
 
-OPTIMIZERS = ("momentum", "sgd")
+OPTIMIZERS = ("gd", "momentum", "sgd")
 
 
 class _Objective(nn.Module):
@@ -86,14 +86,17 @@ def ensemble_train_optim(
     x_val=None,
     y_val=None,
     divergence_factor: float = 1e4,
+    trajectory: int = 0,
 ) -> EnsembleResult:
-    """Train every model by ``optimizer`` ("momentum" or "sgd") on (x, y), as one vmapped program.
+    """Train every model by ``optimizer`` ("gd", "momentum" or "sgd") on (x, y), as one vmapped program.
 
     ``lr``, ``lam``, ``weight_decay``, ``seed``: one value for all or one per member. ``batch_size``:
     as in :func:`gaugelab.train` (default for "sgd": min(32, N); for "momentum": full batch).
     Member b equals ``gl.train(models[b], x, y, optimizer=optimizer, lr=lr[b], lam=lam[b],
     weight_decay=weight_decay[b], momentum=momentum, batch_size=batch_size, seed=seed[b], ...)``
     up to floating-point rounding. Models are not modified; results are on the CPU.
+    ``trajectory`` = K > 0 also keeps the flat parameters θ_t of every member for t = 0..K in
+    ``result.config["trajectory"]``, (B, K + 1, D), NaN from a member's divergence step on.
     """
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer: expected one of {OPTIMIZERS}, got {optimizer!r}")
@@ -118,6 +121,8 @@ def ensemble_train_optim(
     if not 0 <= momentum < 1:
         raise ValueError(f"momentum: expected a number in [0, 1), got {momentum}")
     beta = momentum if optimizer == "momentum" else 0.0
+    if isinstance(trajectory, bool) or not isinstance(trajectory, int) or trajectory < 0:
+        raise ValueError(f"trajectory: expected an integer >= 0, got {trajectory!r}")
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
         raise ValueError(f"steps: expected an integer >= 0, got {steps!r}")
     record_every = positive_int(record_every, "record_every")
@@ -168,6 +173,8 @@ def ensemble_train_optim(
     diverged_step = torch.full((b,), -1, dtype=torch.long)
     final = {nm: torch.empty((b, *s), dtype=dtype) for nm, s in zip(names, shapes)}
 
+    n_params = sum(s.numel() for s in shapes)
+    traj = torch.full((b, trajectory + 1, n_params), nan, dtype=dtype) if trajectory else None
     stacked, _ = stack_module_state(models)
     params = {f"model.{nm}": stacked[nm].detach().clone() for nm in names}
     buf = None
@@ -205,6 +212,10 @@ def ensemble_train_optim(
             idx = idx[keep]
             if idx.numel() == 0:
                 break
+        if traj is not None and t <= trajectory:
+            traj[idx, t] = torch.cat(
+                [params[f"model.{nm}"].reshape(idx.numel(), -1) for nm in names], 1
+            ).detach()
         if t % record_every == 0 or t == steps:
             r = record_steps.index(t)
             with torch.no_grad():
@@ -262,6 +273,7 @@ def ensemble_train_optim(
             record_every=record_every,
             divergence_factor=divergence_factor,
             device="cpu",
+            trajectory=traj,
         ),
     )
 

@@ -59,11 +59,36 @@ def test_each_member_equals_gl_train(optimizer, batch_size):
     assert bool(ens.diverged[3]) and not bool(ens.diverged[:3].any())
 
 
-def test_the_minibatch_seed_matters_and_gd_is_refused():
+def test_gd_and_the_trajectory_match_gl_train():
+    models = [gl.two_layer(1, 8, seed=s, rho0=2.0) for s in range(2)]
+    ens = ensemble_train_optim(
+        models, DATA.x_train, DATA.y_train, optimizer="gd", lr=[0.1, 5.0], steps=12, trajectory=6
+    )
+    traj = ens.config["trajectory"]
+    for i, lr in enumerate([0.1, 5.0]):
+        snaps = []
+        run = gl.train(
+            models[i],
+            DATA.x_train,
+            DATA.y_train,
+            lr=lr,
+            steps=12,
+            before_step=lambda t, m, o: snaps.append(
+                torch.cat([q.detach().reshape(-1) for q in m.parameters()])
+            ),
+        )
+        assert bool(ens.diverged[i]) == run.diverged
+        last = min(run.diverged_step if run.diverged else 13, 7)
+        torch.testing.assert_close(traj[i, :last], torch.stack(snaps[:last]), rtol=0, atol=1e-10)
+        assert torch.isnan(traj[i, last:]).all()
+    assert bool(ens.diverged[1]) and not bool(ens.diverged[0])
+
+
+def test_the_minibatch_seed_matters_and_adam_is_refused():
     models = [gl.two_layer(1, 8, seed=0, rho0=1.0)] * 2
     ens = ensemble_train_optim(
         models, DATA.x_train, DATA.y_train, optimizer="sgd", batch_size=8, lr=0.1, seed=[0, 1], steps=20
     )
     assert not torch.allclose(ens.final_params["0.weight"][0], ens.final_params["0.weight"][1])
     with pytest.raises(ValueError, match="^optimizer:"):
-        ensemble_train_optim(models, DATA.x_train, DATA.y_train, optimizer="gd", lr=0.1)
+        ensemble_train_optim(models, DATA.x_train, DATA.y_train, optimizer="adam", lr=0.1)
