@@ -56,7 +56,8 @@ def check_device(device: str | None) -> str | None:
     if dev.type == "cuda" and not torch.cuda.is_available():
         build = "a CPU-only build" if torch.version.cuda is None else "a CUDA build, but no GPU is visible"
         raise UsageError(
-            f"--device: 'cuda' was requested, but this torch ({torch.__version__}) is {build}; use --device cpu"
+            f"--device: 'cuda' was requested, but this torch ({torch.__version__}) is {build}; use --device "
+            "cpu"
         )
     try:
         torch.zeros(1, device=dev)
@@ -156,7 +157,8 @@ def reproduce(args) -> int:
     if args.seeds is not None:
         protocol = protocol.with_seeds(args.seeds)
     print(
-        f"[gaugelab] reproduce: protocol '{protocol.name}', {protocol.n_seeds} seeds, {protocol.steps} steps, "
+        f"[gaugelab] reproduce: protocol '{protocol.name}', {protocol.n_seeds} seeds, {protocol.steps} "
+        "steps, "
         f"regime map {'on' if args.regimes else 'off (--regimes)'}, device {device or 'cpu'}, "
         f"{args.threads} torch thread(s) -> {out}/",
         flush=True,
@@ -189,7 +191,8 @@ def reproduce(args) -> int:
     (out / "table2_results.md").write_text(
         "# Table 2: results under our protocol\n\n"
         f"Edges: per seed, the largest η of the grid with every smaller η fitted and stable (τ = "
-        f"{protocol.fit_tau:g}) or only not diverged; paired: mean difference to the baseline [bootstrap 95 % "
+        f"{protocol.fit_tau:g}) or only not diverged; paired: mean difference to the baseline [bootstrap 95 "
+        "% "
         "CI], wider/equal/narrower seeds. Loss and validation MSE at η = lr_ref over fitted seeds; "
         "interpolation = validation points inside the training range.\n\n"
         + _table_md(h2, r2)
@@ -223,8 +226,10 @@ def reproduce(args) -> int:
     png_note = f"{len(png_ok)} PNG" if png_ok else f"no PNG ({png_why})"
     t = results.timings
     print(
-        f"\nWrote {len(figs)} HTML figures ({png_note}), tables 1-2 and the verdicts (md, csv) and results.json "
-        f"to {out}/ in {t['total']:.1f} s (training {t['training']:.1f} s, mechanism {t.get('mechanism', 0):.1f} s"
+        f"\nWrote {len(figs)} HTML figures ({png_note}), tables 1-2 and the verdicts (md, csv) and "
+        "results.json "
+        f"to {out}/ in {t['total']:.1f} s (training {t['training']:.1f} s, mechanism "
+        f"{t.get('mechanism', 0):.1f} s"
         + (f", regime map {t['regimes']:.1f} s" if "regimes" in t else "")
         + (f", PNG {t['figures_png']:.1f} s" if "figures_png" in t else "")
         + ")."

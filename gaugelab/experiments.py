@@ -896,7 +896,8 @@ def _flat_params(result: EnsembleResult, sel: torch.Tensor) -> torch.Tensor:
 class Mechanism:
     """Sharpness against 2/η. Arms: baseline and gauge-fixed (each λ_max of its own objective L + R_λ).
 
-    steps: (T,) the measured steps (:func:`mechanism_steps`); sharpness: (n_rho0, 2, n_lr, n_seed, T) λ_max(θ_t) over the
+    steps: (T,) the measured steps (:func:`mechanism_steps`); sharpness: (n_rho0, 2, n_lr, n_seed, T)
+    λ_max(θ_t) over the
     first steps (NaN after a divergence), sharpness_end: (n_rho0, 2, n_lr, n_seed) at the end of the
     full run (NaN if it diverged); lrs = mechanism_lrs, seeds = the first mechanism_seeds seeds.
     sharpness_init / sharpness_ref_end: (n_rho0, n_arm, n_seed) for every arm of the stress test and
@@ -1097,7 +1098,8 @@ def reproduce(
     inv = invariance_check(
         p,
         sweep.example_model,
-        description=f"trained baseline network (seed {p.seeds[0]}, ρ0 = {p.rho0s[0]}, η = {p.lr_ref:g}, {p.steps} GD steps)",
+        description=f"trained baseline network (seed {p.seeds[0]}, ρ0 = {p.rho0s[0]}, η = {p.lr_ref:g}, "
+        f"{p.steps} GD steps)",
     )
     reg = None
     if regimes:
@@ -1162,7 +1164,8 @@ def _pair_text(pair: Paired, unit: str = "") -> str:
     if pair.n == 0:
         return "no seed qualifies in both arms"
     return (
-        f"paired mean {_n(pair.mean, '+.3g')}{unit} [95 % CI {_n(pair.low, '+.3g')}, {_n(pair.high, '+.3g')}], "
+        f"paired mean {_n(pair.mean, '+.3g')}{unit} [95 % CI {_n(pair.low, '+.3g')}, "
+        f"{_n(pair.high, '+.3g')}], "
         f"{pair.n_above} / {pair.n_equal} / {pair.n_below} of {pair.n} seeds above / equal / below"
     )
 
@@ -1224,7 +1227,8 @@ def claims(results: Results) -> list[dict]:
         f"{inv.errors.numel()} rescalings, log α ~ U[{inv.log_alpha[0]:g}, {inv.log_alpha[1]:g}]",
         f"relative Δ_inv max < {p.invariance_tol:g}",
         verdict_invariance(rel["max"], p.invariance_tol),
-        f"Δ_inv min {_n(s['min'])}, median {_n(s['median'])}, max {_n(s['max'])} (relative max {_n(rel['max'])}); "
+        f"Δ_inv min {_n(s['min'])}, median {_n(s['median'])}, max {_n(s['max'])} (relative max "
+        f"{_n(rel['max'])}); "
         f"paper {inv.paper[0]:.3g} / {inv.paper[1]:.3g} / {inv.paper[2]:.3g}",
     )
     summary(c5, out[-1]["criterion"], out[-1:])
@@ -1284,7 +1288,8 @@ def claims(results: Results) -> list[dict]:
         missing = [lam for lam, c in zip(lams_in, changes) if not math.isfinite(c)]
         finite = [(lam, c, pr) for (lam, pr), c in zip(flat["rows"], changes) if math.isfinite(c)]
         ok = not missing and verdict_flat(spread, [c for _, c, _ in finite], p.flat_tol)
-        setting = f"{_rho(rho0)}, η = {sw.lr:g}, 0 < λ < {_n(flat['limit'])} (upper limit 1/(η S), trained λ = 0 nets)"
+        limit = _n(flat["limit"])
+        setting = f"{_rho(rho0)}, η = {sw.lr:g}, 0 < λ < {limit} (upper limit 1/(η S), trained λ = 0 nets)"
         if not math.isfinite(base):
             ev = "no seed fitted at λ = 0"
         elif not finite:
@@ -1297,10 +1302,14 @@ def claims(results: Results) -> list[dict]:
             lam_w, c_w, pw = max(finite, key=lambda t: abs(t[1]))
             iw = sw.lams.index(lam_w)
             ev = (
-                f"interpolation val MSE {_n(base, '.4g')} ± {_n(spread, '.2g')} (seed std; {int(sw.n_fitted[r, i0])} fitted "
-                f"seeds) at λ = 0; largest change of the mean for 0 < λ < {_n(flat['limit'])}: {_n(c_w, '+.3g')} "
-                f"({_n(100 * c_w / base, '+.1f')} %) at λ = {lam_w:g}, {_pair_text(pw)}; extrapolation val MSE "
-                f"{_n(float(sw.extrap_mean[r, i0]), '.4g')} → {_n(float(sw.extrap_mean[r, iw]), '.4g')}, training loss "
+                f"interpolation val MSE {_n(base, '.4g')} ± {_n(spread, '.2g')} (seed std; "
+                f"{int(sw.n_fitted[r, i0])} fitted "
+                f"seeds) at λ = 0; largest change of the mean for 0 < λ < {_n(flat['limit'])}: "
+                f"{_n(c_w, '+.3g')} "
+                f"({_n(100 * c_w / base, '+.1f')} %) at λ = {lam_w:g}, {_pair_text(pw)}; extrapolation val "
+                "MSE "
+                f"{_n(float(sw.extrap_mean[r, i0]), '.4g')} → {_n(float(sw.extrap_mean[r, iw]), '.4g')}, "
+                "training loss "
                 f"{_n(float(sw.loss_mean[r, i0]), '.3g')} → {_n(float(sw.loss_mean[r, iw]), '.3g')}"
             )
             if missing:
@@ -1308,7 +1317,8 @@ def claims(results: Results) -> list[dict]:
         add(
             c3,
             setting,
-            f"{CRITERION_TEXT['fitted']}; mean change within {p.flat_tol:g} seed std of the λ = 0 interpolation val MSE",
+            f"{CRITERION_TEXT['fitted']}; mean change within {p.flat_tol:g} seed std of the λ = 0 "
+            "interpolation val MSE",
             ok,
             ev,
         )
@@ -1329,7 +1339,8 @@ def claims(results: Results) -> list[dict]:
                 ev = "no seed is stable in both arms"
             else:
                 ev = (
-                    f"late drift mean_j |δ_j(T) − δ_j({dr.t_relax})| median {_n(late_b)} (baseline) vs {_n(late_g)} "
+                    f"late drift mean_j |δ_j(T) − δ_j({dr.t_relax})| median {_n(late_b)} (baseline) vs "
+                    f"{_n(late_g)} "
                     f"(gauge-fixed), {_pair_text(pair)}; remaining imbalance mean_j |δ_j(T)| "
                     f"{_n(_median(dr.remaining_end[r, ib, k]))} vs {_n(_median(dr.remaining_end[r, ia, k]))} "
                     f"(start {_n(_median(dr.remaining_start[r, ib, k]))}); mean_j |tanh(ρ_j/2)| at the end "
@@ -1357,7 +1368,8 @@ def claims(results: Results) -> list[dict]:
             f"{_rho(rho0)}, λ = {lam_strong:g}",
             f"{CRITERION_TEXT['fitted']}; all-seed edge below half the baseline's",
             verdict_collapse(e_base, e_strong),
-            f"every seed fitted up to η = {_n(e_base)} (λ = 0) vs {_n(e_strong)} (λ = {lam_strong:g}) on the map's grid",
+            f"every seed fitted up to η = {_n(e_base)} (λ = 0) vs {_n(e_strong)} (λ = {lam_strong:g}) on "
+            "the map's grid",
         )
         rows.append(out[-1])
     summary(cl, rows[0]["criterion"] if rows else "", rows)
@@ -1371,13 +1383,7 @@ def _fmt(x: float, spec: str = ".4g") -> str:
 
 def table2(results: Results) -> tuple[list[str], list[list[str]], list[str], list[list[str]]]:
     """(header, rows) of the results table (one row per start and arm) and of the invariance table."""
-    p, st, sw, dr, inv = (
-        results.protocol,
-        results.stress_test,
-        results.lambda_sweep,
-        results.scale_drift,
-        results.invariance,
-    )
+    p, st, dr, inv = results.protocol, results.stress_test, results.scale_drift, results.invariance
     header = [
         "start",
         "arm",
@@ -1399,11 +1405,12 @@ def table2(results: Results) -> tuple[list[str], list[list[str]], list[str], lis
             mi, si, _ = seed_stats(st.val_interp[r, a, 0], ok)
             me, se, _ = seed_stats(st.val_extrap[r, a, 0], ok)
 
-            def edge(c):
+            def edge(c, r=r, a=a):
                 e = st.edges[c][r, a]
-                return f"{_fmt(float(e.median()), 'g')} [{_fmt(float(e.min()), 'g')}, {_fmt(float(e.max()), 'g')}]"
+                lo, hi = _fmt(float(e.min()), "g"), _fmt(float(e.max()), "g")
+                return f"{_fmt(float(e.median()), 'g')} [{lo}, {hi}]"
 
-            def pair(c):
+            def pair(c, r=r, arm=arm):
                 if arm == "baseline":
                     return "—"
                 pr = st.pairs[c][(r, arm)]

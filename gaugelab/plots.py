@@ -190,7 +190,8 @@ def lr_stress_figure(stress) -> go.Figure:
     fig.update_yaxes(title_text="median final loss (dotted: constant predictor)", row=3, col=1)
     return _layout(
         fig,
-        f"Fig. 4: learning-rate stress test, {stress.n_seeds} seeds: fitted and stable (top) vs divergence only (middle)",
+        f"Fig. 4: learning-rate stress test, {stress.n_seeds} seeds: fitted and stable (top) vs divergence "
+        "only (middle)",
         height=820,
     )
 
@@ -227,7 +228,8 @@ def paired_edges_figure(stress) -> go.Figure:
                 if arm != "baseline":
                     pr = stress.pairs[crit][(r, arm)]
                     text = [
-                        f"− baseline: {pr.mean:+.3g} [{pr.low:+.3g}, {pr.high:+.3g}], {pr.n_above}/{pr.n_equal}/{pr.n_below} wider/equal/narrower"
+                        f"− baseline: {pr.mean:+.3g} [{pr.low:+.3g}, {pr.high:+.3g}], "
+                        f"{pr.n_above}/{pr.n_equal}/{pr.n_below} wider/equal/narrower"
                     ] * e.shape[1]
                 fig.add_trace(
                     go.Scatter(
@@ -250,13 +252,14 @@ def paired_edges_figure(stress) -> go.Figure:
             fig.update_xaxes(title_text="arm", row=row + 1, col=r + 1)
     return _layout(
         fig,
-        "Per-seed edges (largest η with every smaller η fitted / not diverged); grey lines join one seed's arms",
+        "Per-seed edges (largest η with every smaller η fitted / not diverged); grey lines join one seed's "
+        "arms",
         height=760,
     )
 
 
 def tau_sensitivity_figure(stress) -> go.Figure:
-    """Median per-seed fitted edge of every arm against the threshold τ, and the paired gauge-fixed − baseline interval."""
+    """Median per-seed fitted edge of each arm against the threshold τ; paired gauge-fixed − baseline CI."""
     n_rho = len(stress.rho0s)
     fig = make_subplots(
         rows=2,
@@ -362,7 +365,7 @@ def scale_drift_figure(drift) -> go.Figure:
     n_rho = len(drift.rho0s)
     titles = (
         [f"{_rho_label(r)}: remaining mean_j |δ_j(t)|" for r in drift.rho0s]
-        + [f"drift mean_j |δ_j(t) − δ_j(0)|" for _ in drift.rho0s]
+        + ["drift mean_j |δ_j(t) − δ_j(0)|" for _ in drift.rho0s]
         + [f"late drift |δ_j(T) − δ_j({drift.t_relax})|, per seed" for _ in drift.rho0s]
     )
     fig = make_subplots(rows=3, cols=n_rho, subplot_titles=titles, vertical_spacing=0.1)
@@ -466,7 +469,8 @@ def mechanism_figure(mech) -> go.Figure:
                             name=name,
                             legendgroup=name,
                             showlegend=r == 0 and i == 0,
-                            hovertemplate=f"{name}, seed {seed}<br>step %{{x}}<br>λ_max %{{y:.3g}}<extra></extra>",
+                            hovertemplate=f"{name}, seed {seed}<br>step %{{x}}<br>λ_max %{{y:.3g}}"
+                            "<extra></extra>",
                         ),
                         row=1,
                         col=r + 1,
@@ -546,7 +550,8 @@ def stability_map_figure(smap) -> go.Figure:
                 yy.append(y)
                 cs.append(float(frac[r, i, k]))
                 txt.append(
-                    f"η = {lr:g}, λ = {smap.lams[i]:g}: {round(cs[-1] * n)}/{n} fitted, {round(float(frac_s[r, i, k]) * n)}/{n} not diverged"
+                    f"η = {lr:g}, λ = {smap.lams[i]:g}: {round(cs[-1] * n)}/{n} fitted, "
+                    f"{round(float(frac_s[r, i, k]) * n)}/{n} not diverged"
                 )
         fig.add_trace(
             go.Scatter(
@@ -605,7 +610,7 @@ def stability_map_figure(smap) -> go.Figure:
 
 
 def regime_map_figure(reg) -> go.Figure:
-    """One cell per (factor, value): wider / same / narrower under the fitted criterion, with the paired interval."""
+    """One cell per (factor, value): wider / same / narrower (fitted criterion), with the paired interval."""
     factors = reg.factors
     cols = max(sum(1 for c in reg.cells if c.factor == f) for f in factors)
     z, text, hover = [], [], []
@@ -619,7 +624,9 @@ def regime_map_figure(reg) -> go.Figure:
                 f"<b>{c.label}</b><br>{c.verdict['fitted']}<br>{pf.mean:+.2g} [{pf.low:+.2g}, {pf.high:+.2g}]"
             )
             row_h.append(
-                f"{c.label}: fitted {c.verdict['fitted']} {pf.mean:+.3g} [{pf.low:+.3g}, {pf.high:+.3g}] ({pf.n_above}/{pf.n_equal}/{pf.n_below}); divergence only {c.verdict['stable']} {ps.mean:+.3g} [{ps.low:+.3g}, {ps.high:+.3g}]; {len(c.seeds)} seeds"
+                f"{c.label}: fitted {c.verdict['fitted']} {pf.mean:+.3g} [{pf.low:+.3g}, {pf.high:+.3g}] "
+                f"({pf.n_above}/{pf.n_equal}/{pf.n_below}); divergence only {c.verdict['stable']} "
+                f"{ps.mean:+.3g} [{ps.low:+.3g}, {ps.high:+.3g}]; {len(c.seeds)} seeds"
             )
         pad = cols - len(cells)
         z.append(row_z + [None] * pad)
@@ -648,6 +655,7 @@ def regime_map_figure(reg) -> go.Figure:
     fig.update_yaxes(title_text="factor", autorange="reversed")
     return _layout(
         fig,
-        f"Regime map: does λ gauge fixing widen the fitted edge? (gauge-fixed − baseline, τ = {reg.tau:g}, 95 % CI)",
+        f"Regime map: does λ gauge fixing widen the fitted edge? (gauge-fixed − baseline, τ = {reg.tau:g}, "
+        "95 % CI)",
         height=140 + 120 * len(factors),
     )

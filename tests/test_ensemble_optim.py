@@ -73,7 +73,7 @@ def test_gd_and_the_trajectory_match_gl_train():
             DATA.y_train,
             lr=lr,
             steps=12,
-            before_step=lambda t, m, o: snaps.append(
+            before_step=lambda t, m, o, snaps=snaps: snaps.append(
                 torch.cat([q.detach().reshape(-1) for q in m.parameters()])
             ),
         )

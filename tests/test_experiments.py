@@ -96,7 +96,7 @@ def test_regime_cells_change_one_factor_at_a_time():
     cells = DEFAULT.regime_cells()
     factors = {f for f, _, _ in cells}
     assert factors == {"ρ0", "width", "target", "optimizer"}
-    for factor, value, p in cells:
+    for _factor, _value, p in cells:
         assert p.n_seeds == DEFAULT.regime_seeds >= 5
         changed = {
             f.name for f in dataclasses.fields(Protocol) if getattr(p, f.name) != getattr(DEFAULT, f.name)
@@ -325,7 +325,7 @@ def test_fig5_claim_fails_above_its_tolerance(tiny):
 
 
 def _flat_sweep(sw, r, change_in_std):
-    """A λ sweep whose interpolation val MSE is exactly flat except one λ moved by ``change_in_std`` seed stds."""
+    """A λ sweep with a flat interpolation val MSE except at λ = 0.2, moved by ``change_in_std`` seed stds."""
     i0 = sw.lams.index(0.0)
     base = sw.val_interp[r, i0].clone()
     vi = sw.val_interp.clone()

@@ -1,4 +1,4 @@
-"""`python -m gaugelab reproduce --quick` runs headless and writes every artifact; bad arguments get one-line errors."""
+"""`python -m gaugelab reproduce --quick` writes every artifact headless; bad arguments: one-line errors."""
 
 from __future__ import annotations
 
