@@ -184,6 +184,16 @@ def test_final_diagnostics_count_dead_neurons_and_detect_a_constant_function():
     )
 
 
+@pytest.mark.parametrize("rho0", [2.0, -2.0, 3.0, None])
+def test_balancing_any_start_gives_the_protocols_balanced_network(rho0):
+    """Why the balanced-init arm may reuse the ρ0 = 0 runs: gl.balance(start) is that network."""
+    for seed in range(3):
+        a, b = gl.balance(DEFAULT.model(seed, rho0)), DEFAULT.model(seed, 0.0)
+        for p, q in zip(a.parameters(), b.parameters()):
+            torch.testing.assert_close(p, q, rtol=0, atol=1e-12)
+        assert float(gl.flat(gl.imbalance(a)).abs().max().detach()) < 1e-12
+
+
 def test_sharpness_batch_equals_top_hessian_eigenvalue():
     data = TINY.dataset()
     models = [TINY.model(s, r) for s in range(2) for r in (2.0, 0.0, None)]
@@ -239,9 +249,10 @@ def test_stress_test_edges_pairs_and_both_criteria_agree_with_the_flags(tiny):
     # the fitted threshold: a run at the constant predictor's loss never counts
     thr = ex.fit_threshold(st.l_best, st.l_const, st.tau)
     assert (thr < st.l_const).all()
-    # balanced-init at ρ0 = 0 is the baseline itself; at ρ0 = 2 it starts on the slice
+    # balanced-init is the ρ0 = 0 network (gl.balance of the same init): at ρ0 = 0 the baseline itself
     ib = st.arm("balanced_init")
     torch.testing.assert_close(st.final_loss[1, ib], st.final_loss[1, 0], equal_nan=True)
+    torch.testing.assert_close(st.final_loss[0, ib], st.final_loss[1, 0], equal_nan=True)
     assert st.tanh_half_rho.shape == st.final_loss.shape
     assert st.tau_edges.shape == (len(TINY.fit_tau_grid), 2, 4, 3)
     assert (st.tau_edges[1:] >= st.tau_edges[:-1]).all()  # a looser τ never narrows an edge
@@ -376,8 +387,8 @@ def test_fig3_claim_holds_within_one_seed_std_and_fails_past_it(tiny):
 def test_drift_claim_needs_a_paired_interval_below_zero(tiny):
     dr = tiny.scale_drift
     pairs = dict(dr.pairs)
-    pairs[(0, 0, "gauge_fixed")] = ex.paired([0.1, 0.1, 0.2], [0.5, 0.6, 0.7])
-    pairs[(1, 0, "gauge_fixed")] = ex.paired([0.5, 0.1, 0.7], [0.5, 0.6, 0.1])
+    pairs[(0, 0, "vs_balanced")] = ex.paired([0.1, 0.1, 0.2], [0.5, 0.6, 0.7])
+    pairs[(1, 0, "vs_balanced")] = ex.paired([0.5, 0.1, 0.7], [0.5, 0.6, 0.1])
     rows = ex.claims(dataclasses.replace(tiny, scale_drift=dataclasses.replace(dr, pairs=pairs)))
     assert _claim(rows, "scale drift", "ρ0 = 2, η = 0.1")["verdict"] == "holds"
     assert _claim(rows, "scale drift", "ρ0 = 0, η = 0.1")["verdict"] == "does not hold"
