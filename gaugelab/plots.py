@@ -40,8 +40,23 @@ def _rho_label(rho0) -> str:
     return f"ρ0 = {rho0:g}" + (" (balanced)" if rho0 == 0 else " (imbalanced)")
 
 
+def _compact(v):
+    """Numbers rounded to 5 significant digits (what a figure can show), anything else unchanged."""
+    if isinstance(v, float) and math.isfinite(v) and v != 0:
+        return round(v, 4 - int(math.floor(math.log10(abs(v)))))
+    return v
+
+
 def _layout(fig: go.Figure, title: str, **kw) -> go.Figure:
     fig.update_layout(title=title, template=theme.template(), legend=dict(orientation="h", y=-0.18), **kw)
+    for trace in fig.data:  # keep the stored figure small: no 17-digit floats in the JSON
+        for attr in ("x", "y", "z"):
+            v = getattr(trace, attr, None)
+            if isinstance(v, (tuple, list)) and v and not isinstance(v[0], str):
+                trace[attr] = [
+                    [_compact(u) for u in row] if isinstance(row, (tuple, list)) else _compact(row)
+                    for row in v
+                ]
     return fig
 
 
@@ -187,12 +202,12 @@ def lr_stress_figure(stress) -> go.Figure:
         fig.update_xaxes(title_text="learning rate η", row=3, col=r + 1)
     fig.update_yaxes(title_text=f"fraction fitted (τ = {stress.tau:g})", row=1, col=1)
     fig.update_yaxes(title_text="fraction not diverged", row=2, col=1)
-    fig.update_yaxes(title_text="median final loss (dotted: constant predictor)", row=3, col=1)
+    fig.update_yaxes(title_text="median final loss", row=3, col=1)
     return _layout(
         fig,
         f"Fig. 4: learning-rate stress test, {stress.n_seeds} seeds: fitted and stable (top) vs divergence "
         "only (middle)",
-        height=820,
+        height=580,
     )
 
 
@@ -254,7 +269,7 @@ def paired_edges_figure(stress) -> go.Figure:
         fig,
         "Per-seed edges (largest η with every smaller η fitted / not diverged); grey lines join one seed's "
         "arms",
-        height=760,
+        height=600,
     )
 
 
@@ -315,7 +330,7 @@ def tau_sensitivity_figure(stress) -> go.Figure:
         fig.update_xaxes(title_text="fit threshold τ (dashed: the protocol's)", row=2, col=r + 1)
     fig.update_yaxes(title_text="median per-seed edge η", row=1, col=1)
     fig.update_yaxes(title_text="paired edge difference", row=2, col=1)
-    return _layout(fig, "Sensitivity of fig. 4's verdict to the fit threshold τ", height=640)
+    return _layout(fig, "Sensitivity of fig. 4's verdict to the fit threshold τ", height=520)
 
 
 def invariance_figure(inv) -> go.Figure:
@@ -361,14 +376,13 @@ def invariance_figure(inv) -> go.Figure:
 
 
 def scale_drift_figure(drift) -> go.Figure:
-    """Remaining imbalance and drift over training (mean over stable seeds), and the late drift per seed."""
+    """Remaining imbalance mean_j |δ_j(t)| and drift mean_j |δ_j(t) − δ_j(0)| over training, every arm
+    (mean over stable seeds), per start; η by line style."""
     n_rho = len(drift.rho0s)
-    titles = (
-        [f"{_rho_label(r)}: remaining mean_j |δ_j(t)|" for r in drift.rho0s]
-        + ["drift mean_j |δ_j(t) − δ_j(0)|" for _ in drift.rho0s]
-        + [f"late drift |δ_j(T) − δ_j({drift.t_relax})|, per seed" for _ in drift.rho0s]
-    )
-    fig = make_subplots(rows=3, cols=n_rho, subplot_titles=titles, vertical_spacing=0.1)
+    titles = [f"{_rho_label(r)}: remaining mean_j |δ_j(t)|" for r in drift.rho0s] + [
+        "drift mean_j |δ_j(t) − δ_j(0)|" for _ in drift.rho0s
+    ]
+    fig = make_subplots(rows=2, cols=n_rho, subplot_titles=titles, vertical_spacing=0.14)
     steps = drift.steps.tolist()
     floor = 1e-12
     for r in range(n_rho):
@@ -394,31 +408,12 @@ def scale_drift_figure(drift) -> go.Figure:
                         row=row,
                         col=r + 1,
                     )
-                late = drift.late_drift[r, a, k]
-                late = late[torch.isfinite(late)].clamp(min=floor)
-                fig.add_trace(
-                    go.Box(
-                        y=late.tolist(),
-                        name=f"{arm}, η = {lr:g}",
-                        marker=dict(color=arm_color(arm)),
-                        boxpoints="all",
-                        showlegend=False,
-                    ),
-                    row=3,
-                    col=r + 1,
-                )
         for row in (1, 2):
             fig.update_xaxes(title_text="GD step", row=row, col=r + 1)
             fig.update_yaxes(**theme.log_axis(), row=row, col=r + 1)
-        fig.update_yaxes(**theme.log_axis(title="late drift"), row=3, col=r + 1)
-        fig.update_xaxes(title_text="arm, η", row=3, col=r + 1)
     fig.update_yaxes(title_text="remaining imbalance", row=1, col=1)
     fig.update_yaxes(title_text="drift from start", row=2, col=1)
-    return _layout(
-        fig,
-        "Scale drift: what is left, how far it moved, and what finite steps add after the relaxation",
-        height=980,
-    )
+    return _layout(fig, "Scale drift: the imbalance left, and how far it moved from the start", height=500)
 
 
 def mechanism_figure(mech) -> go.Figure:
@@ -482,33 +477,35 @@ def mechanism_figure(mech) -> go.Figure:
             title_text=f"GD step (last point: end of training, drawn at {t_end:g})", row=1, col=r + 1
         )
         for a, arm in enumerate(mech.all_arms):
-            for crit, sym in (("fitted", "circle"), ("stable", "x")):
-                e = (mech.edge_fitted if crit == "fitted" else mech.edge_stable)[r, a]
-                for which, lam in (
-                    ("end of the η = 0.1 run", mech.sharpness_ref_end[r, a]),
-                    ("initialisation", mech.sharpness_init[r, a]),
-                ):
-                    bound = (2 / lam).tolist()
-                    xs, ys = _finite(bound, e.tolist())
-                    if which == "initialisation" and crit == "fitted":
-                        continue
-                    fig.add_trace(
-                        go.Scatter(
-                            x=xs,
-                            y=ys,
-                            mode="markers",
-                            marker=dict(
-                                color=arm_color(arm),
-                                symbol=sym if which.startswith("end") else "diamond-open",
-                                size=8,
-                            ),
-                            name=f"{arm}: {crit} edge vs 2/λ_max at {which}",
-                            legendgroup=f"{arm}{crit}{which}",
-                            showlegend=r == 0,
-                        ),
-                        row=2,
-                        col=r + 1,
-                    )
+            pairs = (
+                (
+                    "fitted edge vs 2/λ_max at the end of the smallest-η run",
+                    mech.edge_fitted,
+                    mech.sharpness_ref_end,
+                    "circle",
+                ),
+                (
+                    "divergence edge vs 2/λ_max at initialisation",
+                    mech.edge_stable,
+                    mech.sharpness_init,
+                    "diamond-open",
+                ),
+            )
+            for what, edges, lam, sym in pairs:
+                xs, ys = _finite((2 / lam[r, a]).tolist(), edges[r, a].tolist())
+                fig.add_trace(
+                    go.Scatter(
+                        x=xs,
+                        y=ys,
+                        mode="markers",
+                        marker=dict(color=arm_color(arm), symbol=sym, size=8),
+                        name=f"{arm.replace('_', ' ')}: {what}",
+                        legendgroup=f"{arm}{sym}",
+                        showlegend=r == 0,
+                    ),
+                    row=2,
+                    col=r + 1,
+                )
         fig.add_trace(
             go.Scatter(
                 x=[0.05, 3],
@@ -523,7 +520,7 @@ def mechanism_figure(mech) -> go.Figure:
         )
         fig.update_xaxes(title_text="2/λ_max", row=2, col=r + 1)
         fig.update_yaxes(title_text="per-seed edge η", row=2, col=r + 1)
-    return _layout(fig, "The mechanism: sharpness against 2/η, and the edges against 2/λ_max", height=900)
+    return _layout(fig, "The mechanism: sharpness against 2/η, and the edges against 2/λ_max", height=600)
 
 
 def stability_map_figure(smap) -> go.Figure:
