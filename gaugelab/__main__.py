@@ -218,11 +218,11 @@ def reproduce(args) -> int:
     print("\nVerdicts (our protocol; the paper's constants are unknown):")
     for c in data["claims"]:
         if c["setting"] == "overall":
-            print(f"- {c['claim']}: {c['verdict'].upper()}")
+            print(f"- {c['claim']}: {c['verdict']}")
     print("\nPer setting:")
     for c in data["claims"]:
         if c["setting"] != "overall":
-            print(f"- {c['verdict'].upper()}: {c['claim']} [{c['setting']}]\n    {c['evidence']}")
+            print(f"- {c['verdict']}: {c['claim']} [{c['setting']}]\n    {c['evidence']}")
     png_note = f"{len(png_ok)} PNG" if png_ok else f"no PNG ({png_why})"
     t = results.timings
     print(

@@ -1230,11 +1230,12 @@ def claims(results: Results) -> list[dict]:
     )
     out: list[dict] = []
 
-    def add(claim, setting, criterion, ok, evidence, **extra):
+    def add(claim, setting, criterion, ok, evidence, where=None, **extra):
         out.append(
             dict(
                 claim=claim,
                 setting=setting,
+                where=where or setting,
                 criterion=criterion,
                 holds=bool(ok),
                 verdict="holds" if ok else "does not hold",
@@ -1244,11 +1245,12 @@ def claims(results: Results) -> list[dict]:
         )
 
     def summary(claim, criterion, rows):
-        verdict = overall([(r["setting"], r["holds"]) for r in rows])
+        verdict = overall([(r["where"], r["holds"]) for r in rows])
         out.append(
             dict(
                 claim=claim,
                 setting="overall",
+                where="overall",
                 criterion=criterion,
                 holds=verdict == "holds",
                 verdict=verdict,
@@ -1358,6 +1360,7 @@ def claims(results: Results) -> list[dict]:
             "interpolation val MSE",
             ok,
             ev,
+            where=_rho(rho0),
         )
         rows.append(out[-1])
     summary(c3, rows[0]["criterion"] if rows else "", rows)

@@ -104,7 +104,7 @@ def dataset_figure(
             showarrow=False,
             xanchor="center",
         )
-    return _layout(fig, title, xaxis_title="x", yaxis_title="y")
+    return _layout(fig, title, xaxis_title="x", yaxis_title="y", height=380)
 
 
 def lambda_sweep_figure(sweep) -> go.Figure:
@@ -152,7 +152,7 @@ def lambda_sweep_figure(sweep) -> go.Figure:
         fig.update_yaxes(**theme.log_axis(), row=1, col=c + 1)
     fig.update_yaxes(title_text="mean ± std over fitted seeds", row=1, col=1)
     return _layout(
-        fig, f"Fig. 3: λ sweep at η = {sweep.lr:g}, {n_seeds} seeds (fitted seeds only)", height=460
+        fig, f"Fig. 3: λ sweep at η = {sweep.lr:g}, {n_seeds} seeds (fitted seeds only)", height=400
     )
 
 
@@ -341,7 +341,7 @@ def invariance_figure(inv) -> go.Figure:
         go.Box(
             y=inv.errors.tolist(),
             name="ours: Δ_inv (absolute)",
-            boxpoints="all",
+            boxpoints="outliers",
             jitter=0.4,
             marker=dict(color=c[0]),
         )
@@ -350,7 +350,7 @@ def invariance_figure(inv) -> go.Figure:
         go.Box(
             y=inv.relative.tolist(),
             name="ours: Δ_inv / mean|f|",
-            boxpoints="all",
+            boxpoints="outliers",
             jitter=0.4,
             marker=dict(color=c[2]),
         )
@@ -375,14 +375,17 @@ def invariance_figure(inv) -> go.Figure:
     )
 
 
-def scale_drift_figure(drift) -> go.Figure:
+def scale_drift_figure(drift, measures=("remaining", "drift")) -> go.Figure:
     """Remaining imbalance mean_j |δ_j(t)| and drift mean_j |δ_j(t) − δ_j(0)| over training, every arm
-    (mean over stable seeds), per start; η by line style."""
+    (mean over stable seeds), per start; η by line style. ``measures``: which rows to draw."""
     n_rho = len(drift.rho0s)
-    titles = [f"{_rho_label(r)}: remaining mean_j |δ_j(t)|" for r in drift.rho0s] + [
-        "drift mean_j |δ_j(t) − δ_j(0)|" for _ in drift.rho0s
+    label = {"remaining": "remaining mean_j |δ_j(t)|", "drift": "drift mean_j |δ_j(t) − δ_j(0)|"}
+    titles = [
+        f"{_rho_label(r)}: {label[m]}" if i == 0 else label[m]
+        for i, m in enumerate(measures)
+        for r in drift.rho0s
     ]
-    fig = make_subplots(rows=2, cols=n_rho, subplot_titles=titles, vertical_spacing=0.14)
+    fig = make_subplots(rows=len(measures), cols=n_rho, subplot_titles=titles, vertical_spacing=0.14)
     steps = drift.steps.tolist()
     floor = 1e-12
     for r in range(n_rho):
@@ -392,7 +395,7 @@ def scale_drift_figure(drift) -> go.Figure:
                 if n == 0:
                     continue
                 name = f"{drift.labels[a]}, η = {lr:g}"
-                for row, curves in ((1, drift.remaining), (2, drift.drift)):
+                for row, curves in enumerate((getattr(drift, m) for m in measures), start=1):
                     xs, ys = _finite(steps, curves[r, a, k].tolist())
                     fig.add_trace(
                         go.Scatter(
@@ -408,12 +411,20 @@ def scale_drift_figure(drift) -> go.Figure:
                         row=row,
                         col=r + 1,
                     )
-        for row in (1, 2):
+        for row, m in enumerate(measures, start=1):
             fig.update_xaxes(title_text="GD step", row=row, col=r + 1)
             fig.update_yaxes(**theme.log_axis(), row=row, col=r + 1)
-    fig.update_yaxes(title_text="remaining imbalance", row=1, col=1)
-    fig.update_yaxes(title_text="drift from start", row=2, col=1)
-    return _layout(fig, "Scale drift: the imbalance left, and how far it moved from the start", height=500)
+            if r == 0:
+                fig.update_yaxes(
+                    title_text={"remaining": "remaining imbalance", "drift": "drift from start"}[m],
+                    row=row,
+                    col=1,
+                )
+    return _layout(
+        fig,
+        "Scale drift: the imbalance left, and how far it moved from the start",
+        height=200 + 250 * len(measures),
+    )
 
 
 def mechanism_figure(mech) -> go.Figure:
@@ -424,7 +435,7 @@ def mechanism_figure(mech) -> go.Figure:
         cols=n_rho,
         subplot_titles=[f"{_rho_label(r)}: λ_max(t), first steps and end" for r in mech.rho0s]
         + [f"{_rho_label(r)}: per-seed edge vs 2/λ_max" for r in mech.rho0s],
-        vertical_spacing=0.14,
+        vertical_spacing=0.2,
     )
     steps = mech.steps.tolist()
     t_end = steps[-1] * 1.25 + 1
@@ -473,9 +484,7 @@ def mechanism_figure(mech) -> go.Figure:
         fig.update_yaxes(
             **theme.log_axis(title="λ_max of the arm's objective" if r == 0 else None), row=1, col=r + 1
         )
-        fig.update_xaxes(
-            title_text=f"GD step (last point: end of training, drawn at {t_end:g})", row=1, col=r + 1
-        )
+        fig.update_xaxes(title_text="GD step (rightmost point: end of training)", row=1, col=r + 1)
         for a, arm in enumerate(mech.all_arms):
             pairs = (
                 (
@@ -499,9 +508,11 @@ def mechanism_figure(mech) -> go.Figure:
                         y=ys,
                         mode="markers",
                         marker=dict(color=arm_color(arm), symbol=sym, size=8),
-                        name=f"{arm.replace('_', ' ')}: {what}",
-                        legendgroup=f"{arm}{sym}",
-                        showlegend=r == 0,
+                        name=arm.replace("_", " "),
+                        legendgroup=f"edges-{arm}",
+                        showlegend=r == 0 and sym == "circle",
+                        hovertemplate=f"{arm.replace('_', ' ')}: {what}<br>2/λ_max %{{x:.3g}}, edge %{{y:g}}"
+                        "<extra></extra>",
                     ),
                     row=2,
                     col=r + 1,
@@ -520,7 +531,13 @@ def mechanism_figure(mech) -> go.Figure:
         )
         fig.update_xaxes(title_text="2/λ_max", row=2, col=r + 1)
         fig.update_yaxes(title_text="per-seed edge η", row=2, col=r + 1)
-    return _layout(fig, "The mechanism: sharpness against 2/η, and the edges against 2/λ_max", height=600)
+    return _layout(
+        fig,
+        "The mechanism: λ_max against 2/η (top); per-seed edges against 2/λ_max (bottom: ● fitted edge vs<br>"
+        "the point reached at the smallest η, ◇ divergence edge vs the start; dotted: edge = 2/λ_max)",
+        height=640,
+        margin=dict(t=90),
+    )
 
 
 def stability_map_figure(smap) -> go.Figure:

@@ -66,7 +66,7 @@ def test_reproduce_quick_writes_every_artifact(tmp_path, report):
     verdicts = {c["verdict"] for c in data["claims"]}
     assert verdicts <= {"holds", "does not hold"} | {v for v in verdicts if v.startswith("holds only when ")}
     assert all(c["criterion"] for c in data["claims"])
-    assert "Verdicts" in proc.stdout and "HOLD" in proc.stdout
+    assert "Verdicts" in proc.stdout and "holds" in proc.stdout
     assert f"Wrote {len(FIGURES)} HTML figures" in proc.stdout
 
 
