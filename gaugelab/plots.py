@@ -207,7 +207,7 @@ def lr_stress_figure(stress) -> go.Figure:
         fig,
         f"Fig. 4: learning-rate stress test, {stress.n_seeds} seeds: fitted and stable (top) vs divergence "
         "only (middle)",
-        height=580,
+        height=540,
     )
 
 
@@ -655,6 +655,7 @@ def regime_map_figure(reg) -> go.Figure:
             y=factors,
             text=text,
             texttemplate="%{text}",
+            textfont=dict(size=11),
             customdata=hover,
             hovertemplate="%{customdata}<extra></extra>",
             colorscale=theme.SEQUENTIAL,
