@@ -104,7 +104,7 @@ def dataset_figure(
             showarrow=False,
             xanchor="center",
         )
-    return _layout(fig, title, xaxis_title="x", yaxis_title="y", height=380)
+    return _layout(fig, title, xaxis_title="x", yaxis_title="y", height=330)
 
 
 def lambda_sweep_figure(sweep) -> go.Figure:
@@ -152,7 +152,7 @@ def lambda_sweep_figure(sweep) -> go.Figure:
         fig.update_yaxes(**theme.log_axis(), row=1, col=c + 1)
     fig.update_yaxes(title_text="mean ± std over fitted seeds", row=1, col=1)
     return _layout(
-        fig, f"Fig. 3: λ sweep at η = {sweep.lr:g}, {n_seeds} seeds (fitted seeds only)", height=400
+        fig, f"Fig. 3: λ sweep at η = {sweep.lr:g}, {n_seeds} seeds (fitted seeds only)", height=370
     )
 
 
@@ -372,6 +372,7 @@ def invariance_figure(inv) -> go.Figure:
         f"Fig. 5: invariance error over {inv.errors.numel()} random rescalings, log α ~ U[{lo:g}, {hi:g}]",
         xaxis_title="",
         yaxis=theme.log_axis(title="Δ_inv = mean_n |f_αθ(x_n) − f_θ(x_n)|"),
+        height=380,
     )
 
 
@@ -535,7 +536,7 @@ def mechanism_figure(mech) -> go.Figure:
         fig,
         "The mechanism: λ_max against 2/η (top); per-seed edges against 2/λ_max (bottom: ● fitted edge vs<br>"
         "the point reached at the smallest η, ◇ divergence edge vs the start; dotted: edge = 2/λ_max)",
-        height=640,
+        height=600,
         margin=dict(t=90),
     )
 
@@ -672,5 +673,5 @@ def regime_map_figure(reg) -> go.Figure:
         fig,
         f"Regime map: does λ gauge fixing widen the fitted edge? (gauge-fixed − baseline, τ = {reg.tau:g}, "
         "95 % CI)",
-        height=140 + 120 * len(factors),
+        height=110 + 100 * len(factors),
     )
