@@ -1309,7 +1309,9 @@ def claims(results: Results) -> list[dict]:
                 f"regime map: {cell.label}",
                 f"{CRITERION_TEXT['fitted']}, τ = {st.tau:g}; {len(cell.seeds)} seeds",
                 verdict_widening(pf) == "wider",
-                f"{_pair_text(pf)}: {verdict_widening(pf)}",
+                f"{_pair_text(pf)}: {verdict_widening(pf)}; divergence only: "
+                f"{_pair_text(cell.pairs['stable'])}: {verdict_widening(cell.pairs['stable'])}",
+                where=f"{cell.label} (regime map)",
                 direction=verdict_widening(pf),
             )
             rows.append(out[-1])

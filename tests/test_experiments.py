@@ -472,3 +472,4 @@ def test_regime_map_cells_follow_their_paired_intervals():
     )
     rows = ex.claims(res)
     assert any(c["setting"] == "regime map: ρ0 = 3" for c in rows)
+    assert next(c for c in rows if c["setting"] == "regime map: ρ0 = 3")["where"] == "ρ0 = 3 (regime map)"
