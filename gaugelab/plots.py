@@ -30,6 +30,15 @@ ARM_ROLE = {
 ARM_COLORS = (theme.ROLE_COLORS["baseline"], theme.ROLE_COLORS["gauge_fixed"])
 
 
+#: Short arm names for tick labels.
+SHORT = {
+    "baseline": "baseline",
+    "gauge_fixed": "gauge-fixed",
+    "balanced_init": "balanced at t=0",
+    "weight_decay": "weight decay",
+}
+
+
 def arm_color(arm: str) -> str:
     return theme.ROLE_COLORS[ARM_ROLE[arm]]
 
@@ -219,7 +228,7 @@ def paired_edges_figure(stress) -> go.Figure:
         cols=n_rho,
         subplot_titles=[f"{_rho_label(r)}: fitted and stable" for r in stress.rho0s]
         + [f"{_rho_label(r)}: divergence only" for r in stress.rho0s],
-        vertical_spacing=0.14,
+        vertical_spacing=0.18,
     )
     for row, crit in enumerate(("fitted", "stable")):
         for r in range(n_rho):
@@ -227,7 +236,7 @@ def paired_edges_figure(stress) -> go.Figure:
             for s in range(e.shape[1]):
                 fig.add_trace(
                     go.Scatter(
-                        x=stress.labels,
+                        x=[SHORT[a] for a in stress.arms],
                         y=e[:, s].tolist(),
                         mode="lines",
                         line=dict(color=theme.ROLE_COLORS["reference"], width=1),
@@ -248,13 +257,13 @@ def paired_edges_figure(stress) -> go.Figure:
                     ] * e.shape[1]
                 fig.add_trace(
                     go.Scatter(
-                        x=[stress.labels[a]] * e.shape[1],
+                        x=[SHORT[arm]] * e.shape[1],
                         y=e[a].tolist(),
                         mode="markers",
                         marker=dict(color=arm_color(arm), size=9, symbol=theme.SYMBOLS[a]),
                         name=stress.labels[a],
                         legendgroup=arm,
-                        showlegend=row == 0 and r == 0,
+                        showlegend=False,
                         text=text or None,
                         hovertemplate="edge η = %{y:g}<br>%{text}<extra></extra>"
                         if text
@@ -264,7 +273,7 @@ def paired_edges_figure(stress) -> go.Figure:
                     col=r + 1,
                 )
             fig.update_yaxes(title_text="per-seed edge η", row=row + 1, col=r + 1)
-            fig.update_xaxes(title_text="arm", row=row + 1, col=r + 1)
+            fig.update_xaxes(tickangle=0, row=row + 1, col=r + 1)
     return _layout(
         fig,
         "Per-seed edges (largest η with every smaller η fitted / not diverged); grey lines join one seed's "
