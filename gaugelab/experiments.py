@@ -956,9 +956,9 @@ class Mechanism:
 
 
 def mechanism_steps(protocol: Protocol) -> list[int]:
-    """The steps t at which λ_max(θ_t) is measured: every step up to 20, then every 5th up to K."""
+    """The steps t at which λ_max(θ_t) is measured: every step up to 10, then every 5th up to K."""
     k = min(protocol.mechanism_steps, protocol.steps)
-    return sorted(set(range(0, min(k, 20) + 1)) | set(range(0, k + 1, 5)))
+    return sorted(set(range(0, min(k, 10) + 1)) | set(range(0, k + 1, 5)) | {k})
 
 
 def mechanism(protocol: Protocol, runs: Runs, stress: StressTest) -> Mechanism:

@@ -117,9 +117,8 @@ RATIONALE = {
     "val_range": "validation on [-3, 3]: interpolation on [-2, 2] and extrapolation outside, reported apart",
     "n_boot": "10 000 bootstrap resamples of the seeds for every 95 % interval (fixed generator seed)",
     "mechanism_lrs": "η of the sharpness trajectories: lr_ref, one inside and one past the fitted edges",
-    "mechanism_steps": "λ_max(t) at every step up to 20, then every 5th up to 60 (divergences and the "
-    "catapult "
-    "happen there), and at the end",
+    "mechanism_steps": "λ_max(t) at every step up to 10 (a pilot saw the catapult drop of λ_max within "
+    "steps 2-5), then every 5th up to 60, and at the end",
     "mechanism_seeds": "2 seeds for the λ_max trajectories (a batched Lanczos per point); the start and "
     "the η = lr_ref end point are measured for every seed",
     "regime_rho0s": "regime map, initial imbalance: every ρ_j = ρ0, and PyTorch's default init unmoved "
