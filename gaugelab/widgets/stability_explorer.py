@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gaugelab.display import mimebundle, static_png
-from gaugelab.experiments import Runs, run_configs, stable_range
+from gaugelab.experiments import Runs, run_configs, runs_fit_threshold, stable_range
 from gaugelab.penalty import lambda_upper_limit
 from gaugelab.plots import ARM_COLORS
 from gaugelab.protocol import DEFAULT, Protocol
@@ -97,10 +97,16 @@ class ArmState:
     final_loss: float
     final_val_mse: float
     final_mean_abs_delta: float
+    fit_threshold: float | None = None
 
     @property
     def verdict(self) -> str:
-        return f"diverged at step {self.diverged_step}" if self.diverged else "stable"
+        """Diverged, or (with a ``fit_threshold``, gaugelab.experiments' fitted criterion) fitted or not."""
+        if self.diverged:
+            return f"diverged at step {self.diverged_step}"
+        if self.fit_threshold is None:
+            return "stable"
+        return "stable and fitted" if self.final_loss <= self.fit_threshold else "stable, not fitted"
 
 
 @dataclass
@@ -123,7 +129,7 @@ class ExplorerState:
     edge_gauge: float
 
 
-def arm_state(runs: Runs, config: tuple, label: str) -> ArmState:
+def arm_state(runs: Runs, config: tuple, label: str, fit_threshold: float | None = None) -> ArmState:
     """The recorded, finite part of member ``config`` = (ρ0, seed, λ, η) of ``runs``."""
     if config not in runs.index:
         raise ValueError(f"config: {config} (rho0, seed, lam, lr) is not among the trained runs")
@@ -154,6 +160,7 @@ def arm_state(runs: Runs, config: tuple, label: str) -> ArmState:
         final_loss=final_loss,
         final_val_mse=val,
         final_mean_abs_delta=final_delta,
+        fit_threshold=fit_threshold,
     )
 
 
@@ -203,8 +210,8 @@ def explorer_state(
         rho0=rho0,
         seed=seed,
         n_steps=int(runs.result.config.get("steps", runs.protocol.steps)),
-        baseline=arm_state(runs, base_cfg, "baseline (λ = 0)"),
-        gauge=arm_state(runs, gauge_cfg, f"gauge-fixed (λ = {lam:g})"),
+        baseline=arm_state(runs, base_cfg, "baseline (λ = 0)", runs_fit_threshold(runs, rho0, 0.0)),
+        gauge=arm_state(runs, gauge_cfg, f"gauge-fixed (λ = {lam:g})", runs_fit_threshold(runs, rho0, lam)),
         stiffness0=float(stiffness0),
         lam_limit=1.0 / (lr * float(stiffness0)),
         strip_lrs=lrs,
