@@ -86,13 +86,37 @@ def with_solution(cell_source: str, solution: str) -> str:
     return "\n".join(lines[: last.end_lineno] + [solution.rstrip()] + lines[last.end_lineno :])
 
 
+def _free_loads(node: ast.AST, bound: frozenset = frozenset()) -> set[str]:
+    """Names read in ``node`` that are not bound locally (function arguments, lambda and
+    comprehension variables, names assigned inside a function)."""
+    if isinstance(node, (ast.FunctionDef, ast.Lambda)):
+        args = node.args
+        local = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
+        local |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
+        body = node.body if isinstance(node.body, list) else [node.body]
+        for stmt in body:
+            local |= {
+                n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+            }
+        inner = bound | local
+        defaults = [d for d in args.defaults + args.kw_defaults if d is not None]
+        out = set().union(*(_free_loads(d, bound) for d in defaults)) if defaults else set()
+        return out | set().union(*(_free_loads(stmt, inner) for stmt in body))
+    if isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+        local = {n.id for g in node.generators for n in ast.walk(g.target) if isinstance(n, ast.Name)}
+        return set().union(*(_free_loads(child, bound | local) for child in ast.iter_child_nodes(node)))
+    if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+        return set() if node.id in bound else {node.id}
+    return set().union(set(), *(_free_loads(child, bound) for child in ast.iter_child_nodes(node)))
+
+
 def names_of(source: str) -> tuple[set[str], set[str], set[str]]:
-    """(defined, changed in place, used) names of a code cell."""
+    """(defined, changed in place, used) names of a code cell (used: read and not bound locally)."""
     tree = ast.parse(source)
-    defined, changed, used = set(), set(), set()
+    defined, changed = set(), set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.Name):
-            (defined if isinstance(node.ctx, ast.Store) else used).add(node.id)
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            defined.add(node.id)
         elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
             defined.add(node.name)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
@@ -116,7 +140,7 @@ def names_of(source: str) -> tuple[set[str], set[str], set[str]]:
             for arg in node.args:
                 if isinstance(arg, ast.Name):
                     changed.add(arg.id)
-    return defined, changed, used
+    return defined, changed, _free_loads(tree)
 
 
 def needed_cells(sources: dict[int, str], targets: set[int]) -> set[int]:
@@ -248,6 +272,12 @@ def test_needed_cells_follow_definitions_and_in_place_changes():
         4: "answer = ...\ncheck('99.x', answer, net=net)",
     }
     assert needed_cells(sources, {4}) == {0, 1, 3, 4}
+    # a function's own arguments are not needs: `lr` below does not pull in the cell defining lr
+    sources = {
+        0: "lr = 0.1\nnet = 1",
+        1: "def f(k, lr):\n    return [lr * i for i in range(k)]\ncheck('99.y', f)",
+    }
+    assert needed_cells(sources, {1}) == {1}
 
 
 def test_the_harness_catches_a_wrong_solution(quiet_notebook):
