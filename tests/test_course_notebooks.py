@@ -43,7 +43,8 @@ def test_checks_never_show_the_expected_value(notebook):
     for cell in code_cells(nb):
         for node in ast.walk(ast.parse(cell.source)):
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "check":
-                assert len(node.args) == 2, f"{path.name}: legacy check(name, answer, expected): {ast.unparse(node)}"
+                legacy = f"{path.name}: legacy check(name, answer, expected): {ast.unparse(node)}"
+                assert len(node.args) == 2, legacy
                 name = node.args[0]
                 assert isinstance(name, ast.Constant) and str(name.value).startswith(path.name[:2] + ".")
 
@@ -61,7 +62,8 @@ def test_each_widget_is_shown_once(notebook):
     path, nb = notebook
     sources = "\n".join(c.source for c in code_cells(nb))
     assert ".show_static()" not in sources, f"{path.name}: a static copy precedes the live widget"
-    assert re.search(r"^\s*(display\()?\w+\.widget\)?\s*$", sources, flags=re.M), f"{path.name}: no widget shown"
+    shown = re.search(r"^\s*(display\()?\w+\.widget\)?\s*$", sources, flags=re.M)
+    assert shown, f"{path.name}: no widget shown"
 
 
 def test_every_think_prompt_has_a_discussion_note(notebook):
@@ -71,7 +73,7 @@ def test_every_think_prompt_has_a_discussion_note(notebook):
             continue
         parts = cell.source.split("**Think!**")[1:]
         for part in parts:
-            assert DISCUSSION in part, f"{path.name}: a Think! prompt without a discussion note: {part[:80]!r}"
+            assert DISCUSSION in part, f"{path.name}: a Think! prompt without a note: {part[:80]!r}"
             note = part.split(DISCUSSION, 1)[1].split("</details>", 1)[0]
             assert len(note.split()) >= 25, f"{path.name}: a discussion note too short to help: {note!r}"
 
@@ -80,11 +82,12 @@ def test_figures_use_the_course_theme(notebook):
     path, nb = notebook
     for i, cell in enumerate(code_cells(nb)):
         src = cell.source
-        assert not re.search(r"#[0-9a-fA-F]{6}\b", src), f"{path.name} code cell {i}: a hard-coded hex colour"
-        assert "plotly_white" not in src and "plotly_dark" not in src, f"{path.name} code cell {i}: a plotly template"
+        where = f"{path.name} code cell {i}"
+        assert not re.search(r"#[0-9a-fA-F]{6}\b", src), f"{where}: a hard-coded hex colour"
+        assert "plotly_white" not in src and "plotly_dark" not in src, f"{where}: a plotly template"
         if re.search(r"\bgo\.Figure\(", src):
-            assert "template=theme.template()" in src, f"{path.name} code cell {i}: a figure without the theme"
-        assert 'yaxis_type="log"' not in src and 'type="log"' not in src, f"{path.name} cell {i}: use theme.log_axis"
+            assert "template=theme.template()" in src, f"{where}: a figure without the theme"
+        assert 'yaxis_type="log"' not in src and 'type="log"' not in src, f"{where}: use theme.log_axis"
 
 
 def test_header_time_matches_the_map():
@@ -95,4 +98,5 @@ def test_header_time_matches_the_map():
         minutes = re.search(r"\*\*Estimated time\*\*:?\s*(\d+)\s*min", header)
         assert minutes, f"{path.name}: no 'Estimated time' in the header"
         row = next(line for line in table.splitlines() if f"({path.name})" in line)
-        assert re.search(rf"~{minutes.group(1)} min", row), f"{path.name}: header {minutes.group(1)} min vs map {row}"
+        header_min = minutes.group(1)
+        assert re.search(rf"~{header_min} min", row), f"{path.name}: {header_min} min vs the map: {row}"
