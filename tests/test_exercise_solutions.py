@@ -110,6 +110,26 @@ def _free_loads(node: ast.AST, bound: frozenset = frozenset()) -> set[str]:
     return set().union(set(), *(_free_loads(child, bound) for child in ast.iter_child_nodes(node)))
 
 
+def _name_events(node: ast.AST):
+    """(name, is_store) for every name in ``node``, in evaluation order: an assignment's value
+    before its targets, a loop's iterable and target before its body."""
+    if isinstance(node, ast.Name):
+        yield node.id, isinstance(node.ctx, ast.Store)
+        return
+    if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+        children = [node.value] if node.value is not None else []
+        children += node.targets if isinstance(node, ast.Assign) else [node.target]
+        if isinstance(node, ast.AugAssign):  # x += 1 reads x first
+            children = [ast.Name(node.target.id, ast.Load())] if isinstance(node.target, ast.Name) else []
+            children += [node.value, node.target]
+    elif isinstance(node, ast.For):
+        children = [node.iter, node.target, *node.body, *node.orelse]
+    else:
+        children = list(ast.iter_child_nodes(node))
+    for child in children:
+        yield from _name_events(child)
+
+
 def names_of(source: str) -> tuple[set[str], set[str], set[str]]:
     """(defined, changed in place, used) names of a code cell (used: read and not bound locally)."""
     tree = ast.parse(source)
@@ -140,7 +160,14 @@ def names_of(source: str) -> tuple[set[str], set[str], set[str]]:
             for arg in node.args:
                 if isinstance(arg, ast.Name):
                     changed.add(arg.id)
-    return defined, changed, _free_loads(tree)
+    # a name the cell assigns before it first reads it (in evaluation order) is its own, not a need
+    own, seen = set(), set()
+    for name, is_store in _name_events(tree):
+        if name not in seen:
+            seen.add(name)
+            if is_store:
+                own.add(name)
+    return defined, changed, _free_loads(tree) - own
 
 
 def needed_cells(sources: dict[int, str], targets: set[int]) -> set[int]:
@@ -216,7 +243,10 @@ def quiet_notebook(monkeypatch):
     monkeypatch.setattr(gaugelab.display, "show", lambda *a, **k: None)
     recorder = Recorder()
     monkeypatch.setattr(ex, "check", recorder)
-    return recorder
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the course's tensors are tiny: one thread is faster, and fair to a shared CI
+    yield recorder
+    torch.set_num_threads(threads)
 
 
 @pytest.mark.parametrize("stem", NOTEBOOKS)
@@ -277,6 +307,11 @@ def test_needed_cells_follow_definitions_and_in_place_changes():
         0: "lr = 0.1\nnet = 1",
         1: "def f(k, lr):\n    return [lr * i for i in range(k)]\ncheck('99.y', f)",
     }
+    assert needed_cells(sources, {1}) == {1}
+    # a loop variable of the exercise cell is its own; a name read before it is assigned is a need
+    sources = {0: "name = 'x'\nk = 2", 1: "for name in 'ab':\n    print(name)\nk = k + 1\ncheck('99.z', k)"}
+    assert needed_cells(sources, {1}) == {0, 1}
+    sources = {0: "name = 'x'", 1: "for name in 'ab':\n    print(name)\ncheck('99.z', 1)"}
     assert needed_cells(sources, {1}) == {1}
 
 
