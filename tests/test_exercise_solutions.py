@@ -280,7 +280,13 @@ def test_solutions_pass_and_trivial_answers_fail(stem, quiet_notebook, monkeypat
         assert recorder.calls[-1][3].status == "not attempted", recorder.calls[-1][3].message
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            exec(compile(with_solution(cell.source, solution), f"{stem}[{i}] solution", "exec"), namespace)
+            torch.set_warn_always(True)  # torch's warn-once warnings, every time
+            try:
+                exec(
+                    compile(with_solution(cell.source, solution), f"{stem}[{i}] solution", "exec"), namespace
+                )
+            finally:
+                torch.set_warn_always(False)
         verdict = recorder.calls[-1][3]
         assert verdict.ok, f"{name}: the official solution is judged {verdict.status}: {verdict.message}"
         messages = [str(w.message) for w in caught if not (tolerated and tolerated in str(w.message))]
