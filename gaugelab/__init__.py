@@ -1,6 +1,6 @@
 """GaugeLab: rescaling symmetry ("gauge redundancy") and soft gauge fixing in ReLU-type networks.
 
-Names follow THEORY (the course's conventions): u_j incoming, a_j outgoing, v_j = a_j u_jᵀ invariant,
+Names follow THEORY (docs/theory.md): u_j incoming, a_j outgoing, v_j = a_j u_jᵀ invariant,
 δ_j = ‖u_j‖² − ‖a_j‖² imbalance, ρ_j = log(‖u_j‖/‖a_j‖) log-scale, R_λ = (λ/4) Σ δ_j² penalty.
 """
 
