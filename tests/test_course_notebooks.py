@@ -20,8 +20,8 @@ import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-#: The notebooks these rules are enforced on (notebook 07 is kept by the science helper's tests).
-NOTEBOOKS = sorted(p for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb") if not p.name.startswith("07_"))
+#: The notebooks these rules are enforced on: every course notebook.
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 DISCUSSION = "<details><summary>Discussion (for instructors)</summary>"
 
 

@@ -40,6 +40,7 @@ NOTEBOOKS = [
     "04_broken_conservation",
     "05_soft_gauge_fixing",
     "06_sharpness_on_the_orbit",
+    "07_paper_experiments",
     "08_hard_gauge_fixing",
     "09_deep_networks_and_teleportation",
 ]
