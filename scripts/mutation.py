@@ -65,6 +65,7 @@ TESTS = {
     "train": ["test_train_rules.py", "test_train.py", "test_bad_input.py", "test_seeds.py"],
     "ensemble": ["test_ensemble_rules.py", "test_ensemble.py", "test_bad_input.py"],
     "experiments": ["test_experiments.py"],
+    "fused": ["test_fused.py", "test_ensemble_rules.py", "test_ensemble.py"],
 }
 
 
@@ -475,21 +476,21 @@ CATALOGUE: list[Mutant] = [
     M("train", "    validation_pair(x_val, y_val)\n", "", "train: x_val without y_val accepted"),
     M(
         "train",
-        "                    p.copy_(q)\n",
+        "                    p.copy_(q.view_as(p))\n",
         "                    pass\n",
         "diverged run keeps the bad θ",
     ),
     # ---- ensemble ------------------------------------------------------------------------------------
     M(
         "ensemble",
-        "threshold = divergence_factor * torch.clamp(loss, min=max(zero_scale, 1e-12))",
-        "threshold = divergence_factor * torch.clamp(loss, min=1e-12)",
+        "threshold = factor * torch.clamp(loss, min=max(zero_scale, 1e-12))",
+        "threshold = factor * torch.clamp(loss, min=1e-12)",
         "ensemble divergence base without L_0",
     ),
     M(
         "ensemble",
-        "threshold = divergence_factor * torch.clamp(loss, min=max(zero_scale, 1e-12))",
-        "threshold = divergence_factor * 2 * torch.clamp(loss, min=max(zero_scale, 1e-12))",
+        "threshold = factor * torch.clamp(loss, min=max(zero_scale, 1e-12))",
+        "threshold = factor * 2 * torch.clamp(loss, min=max(zero_scale, 1e-12))",
         "ensemble divergence threshold doubled",
     ),
     M(
@@ -532,15 +533,88 @@ CATALOGUE: list[Mutant] = [
     M("experiments", "ok = ok & torch.isfinite(values)", "ok = ok", "NaN values counted as seeds"),
     M(
         "experiments",
-        "        if diverged[i].any():\n            break",
-        "        if diverged[i].all():\n            break",
-        "stable range: one stable seed suffices",
+        "run = ok.to(torch.long).cumprod(dim=-2).sum(dim=-2)",
+        "run = ok.to(torch.long).sum(dim=-2)",
+        "edge counts later successes after a failure",
     ),
     M(
         "experiments",
         "lam_limit0=1.0 / (p.lr_ref * s0.median(dim=1).values)",
         "lam_limit0=1.0 / (p.lr_ref * s0.max(dim=1).values)",
         "λ limit from max instead of median stiffness",
+    ),
+    M(
+        "experiments",
+        "return l_best + tau * (l_const - l_best)",
+        "return l_best + 2 * tau * (l_const - l_best)",
+        "fit threshold τ doubled",
+    ),
+    M(
+        "experiments",
+        "return bool(changes) and all(abs(c) <= tol * spread for c in changes)",
+        "return bool(changes) and all(abs(c) <= 2 * tol * spread for c in changes)",
+        "fig. 3 verdict tolerance doubled",
+    ),
+    M(
+        "experiments",
+        'return pair.direction == "below"',
+        'return pair.direction != "above"',
+        "drift verdict: 'same' counted as suppressed",
+    ),
+    M(
+        "experiments",
+        "return bool(relative_max < tol)",
+        "return bool(relative_max < 10 * tol)",
+        "invariance verdict tolerance ×10",
+    ),
+    M(
+        "experiments",
+        "return bool(edge_strong < factor * edge_base)",
+        "return bool(edge_strong <= factor * edge_base)",
+        "collapse verdict at the boundary",
+    ),
+    M(
+        "experiments",
+        "if settings and len(held) == len(settings):",
+        "if settings and len(held) >= 1:",
+        "overall: one setting enough for 'holds'",
+    ),
+    # ---- fused (numba kernel; each mutant recompiles it, ~10 s) --------------------------------------
+    M(
+        "fused",
+        "th[ln] = factor * max(loss, zero_scale, 1e-12)",
+        "th[ln] = factor * max(loss, 1e-12)",
+        "fused divergence base without L_0",
+    ),
+    M(
+        "fused",
+        "theta[b, p] = prv[p, ln]",
+        "theta[b, p] = par[p, ln]",
+        "fused diverged member keeps its bad θ",
+    ),
+    M(
+        "fused",
+        "gh[ln] = lm[ln] * delta[j, ln] if lm[ln] > 0.0 else 0.0",
+        "gh[ln] = delta[j, ln] if lm[ln] > 0.0 else 0.0",
+        "fused penalty gradient without λ",
+    ),
+    M(
+        "fused",
+        "gw2[o, j, ln] -= gh[ln] * w2[o, j, ln]",
+        "gw2[o, j, ln] += gh[ln] * w2[o, j, ln]",
+        "fused penalty gradient on a_j with the wrong sign",
+    ),
+    M(
+        "fused",
+        "q = q - eta[ln] * (grd[p, ln] + wd[ln] * q)",
+        "q = q - eta[ln] * grd[p, ln]",
+        "fused weight decay dropped",
+    ),
+    M(
+        "fused",
+        "gw1[j, 0, ln] += gg * x0",
+        "gw1[j, 0, ln] += gg",
+        "fused ∇w without the input",
     ),
 ]
 

@@ -117,6 +117,9 @@ def test_seed_stats_by_hand():
     assert std[0].item() == pytest.approx(1.0) and std[1].item() == 0.0
     mean, std, n = ex.seed_stats(v, torch.zeros_like(ok))
     assert n.tolist() == [0, 0] and torch.isnan(mean).all()
+    # a NaN that is marked ok (a run that ended without a number) is not counted as a seed
+    mean, std, n = ex.seed_stats(v, torch.ones_like(ok))
+    assert n.tolist() == [3, 4] and mean[0].item() == 2.0
 
 
 def test_seed_edges_stop_at_the_first_failure_of_each_seed():
@@ -218,6 +221,12 @@ def test_lambda_sweep_uses_the_lambda_zero_column_for_the_trained_limit(tiny):
         want = 1.0 / (TINY.lr_ref * torch.tensor(s).median())
         assert math.isfinite(float(sw.lam_limit_trained[r]))
         assert float(sw.lam_limit_trained[r]) == pytest.approx(float(want), rel=1e-7)
+    # the limit at initialisation: 1/(η · median over seeds of max_j(‖u_j‖² + ‖a_j‖²)) at the start
+    for r, rho0 in enumerate(TINY.rho0s):
+        s0 = torch.tensor(
+            [float(penalty_stiffness(TINY.model(seed, rho0))) for seed in TINY.seeds], dtype=torch.float64
+        )
+        assert float(sw.lam_limit0[r]) == pytest.approx(1.0 / (TINY.lr_ref * float(s0.median())), rel=1e-12)
     # λ = 50 at η = 0.1 is past the upper limit of the imbalanced start: every seed diverges
     assert sw.lam_limit0[0] < 50 and sw.diverged[0, -1].all()
     assert torch.isnan(sw.val_mse[sw.diverged]).all() and torch.isfinite(sw.val_mse[~sw.diverged]).all()
