@@ -46,7 +46,7 @@ import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import nbformat
 
@@ -537,7 +537,14 @@ class Site:
         style.string = SITE_CSS
         soup.head.append(style)
         main = soup.find("main")
+        # GitHub-style in-page anchors (#1-model-and-gauge-group, as a guide written for GitHub has
+        # them) point at the id nbconvert gave the heading (1.-Model-and-gauge-group).
+        github_ids = {github_anchor(h["id"]): h["id"] for h in main.find_all(HEADINGS, id=True)}
+        ids = {t["id"] for t in main.find_all(id=True)}
         for a in main.find_all("a", href=True):
+            frag = a["href"][1:] if a["href"].startswith("#") else None
+            if frag is not None and frag not in ids and frag in github_ids:
+                a["href"] = "#" + github_ids[frag]
             a["href"] = self.rewrite_link(a["href"], page)
         for img in main.find_all("img", src=True):
             src = img["src"]
@@ -565,6 +572,16 @@ class Site:
         if page.kind == "notebook":
             shutil.copyfile(REPO / page.source, dest.parent / PurePosixPath(page.source).name)
         return dest
+
+
+HEADINGS = ["h1", "h2", "h3", "h4", "h5", "h6"]
+
+
+def github_anchor(heading_id: str) -> str:
+    """The anchor GitHub gives a heading, from nbconvert's id: lower case, punctuation other than
+    '-' and '_' dropped ("1.-Model-and-gauge-group" -> "1-model-and-gauge-group")."""
+    text = unquote(heading_id).replace("-", " ").lower()
+    return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
 
 
 def markdown_notebook(text: str) -> nbformat.NotebookNode:

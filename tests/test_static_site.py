@@ -35,7 +35,10 @@ ART = REPO / "artifacts" / "static"
 CACHE = Path(os.environ.get("GAUGELAB_CACHE_DIR", REPO / "build" / ".cache"))
 AXE_VERSION = "4.14.1"
 NOTEBOOKS = lab.notebooks()
-DOCS = sorted(REPO.glob("docs/*.md"))
+#: The guides in reading order: the convention sheet, then the instructor guide, then any other.
+DOCS = sorted(
+    REPO.glob("docs/*.md"), key=lambda p: ({"theory": 0, "instructor_guide": 1}.get(p.stem, 2), p.stem)
+)
 PAGES = (
     ["index.html"] + [f"notebooks/{p.stem}.html" for p in NOTEBOOKS] + [f"docs/{p.stem}.html" for p in DOCS]
 )
@@ -220,6 +223,12 @@ def test_figure_alt_text_names_title_axes_and_legend():
     assert "hidden" not in alt and "<" not in alt
 
 
+def test_github_anchors_map_to_nbconvert_ids():
+    slug = _build_module().github_anchor
+    assert slug("1.-Model-and-gauge-group") == "1-model-and-gauge-group"
+    assert slug("GaugeLab-convention-sheet-(%22THEORY%22)") == "gaugelab-convention-sheet-theory"
+
+
 def test_links_to_missing_files_are_reported(tmp_path):
     build = _build_module()
     pages = build.site_pages(NOTEBOOKS[:2], [])
@@ -233,6 +242,20 @@ def test_links_to_missing_files_are_reported(tmp_path):
     assert s.problems == []
     s.rewrite_link("no_such_notebook.ipynb", nb_page)
     assert len(s.problems) == 1 and "no_such_notebook.ipynb" in s.problems[0]
+
+
+def _has_math(markdown: str) -> bool:
+    """Whether the Markdown holds $...$ maths outside code: a shell line's ``"$nb"`` is not maths."""
+    prose = re.sub(r"```.*?```", "", markdown, flags=re.S)
+    prose = re.sub(r"`[^`\n]*`", "", prose)
+    return re.search(r"\$\$.+?\$\$|\$[^$\s][^$\n]*\$", prose, flags=re.S) is not None
+
+
+def test_has_math_ignores_code():
+    assert _has_math("the slice $\\delta_j = 0$ here")
+    assert _has_math("$$\nL(\\theta)\n$$")
+    assert not _has_math('run\n```bash\necho "$nb" > $out\n```\nand `$HOME` too')
+    assert not _has_math("it costs 5 dollars")
 
 
 def look_at_page(ctx, path: Path, has_math: bool, axe_js: str, shot: Path) -> dict:
@@ -288,7 +311,7 @@ def test_static_page(page_rel, site, chromium, axe, report):
         if nb
         else (src.read_text(encoding="utf-8") if src else "")
     )
-    has_math = "$" in text
+    has_math = _has_math(text)
     seen = chromium.run(look_at_page, path, has_math, axe, ART / f"{Path(page_rel).stem}.png")
     st, violations, opened, typeset = seen["st"], seen["violations"], seen["opened"], seen["typeset"]
     counts = {}
