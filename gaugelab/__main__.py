@@ -129,6 +129,8 @@ def write_pngs(figs: dict, folder: Path, width: int = 1000) -> tuple[list[str], 
     try:
         import kaleido
 
+        from gaugelab.display import KALEIDO_OPTIONS
+
         jobs = [
             dict(
                 fig=fig,
@@ -137,7 +139,7 @@ def write_pngs(figs: dict, folder: Path, width: int = 1000) -> tuple[list[str], 
             )
             for name, fig in figs.items()
         ]
-        kaleido.write_fig_from_object_sync(jobs)
+        kaleido.write_fig_from_object_sync(jobs, kopts=KALEIDO_OPTIONS)
     except Exception as err:  # no kaleido, or no browser for it: the HTML figures are there
         return [], f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}"
     return [n for n in figs if (folder / f"{n}.png").is_file()], None

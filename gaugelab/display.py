@@ -19,6 +19,12 @@ import plotly.io as pio
 _png_works: bool | None = None
 
 
+#: Options of every kaleido session: no MathJax. kaleido's page otherwise loads MathJax 3 from a CDN
+#: (cdnjs.cloudflare.com) in its Chromium, a request leaving the machine at run time; no GaugeLab
+#: figure uses LaTeX text.
+KALEIDO_OPTIONS = {"mathjax": False}
+
+
 def static_png(fig: go.Figure, width: int | None = None, height: int | None = None) -> bytes | None:
     """The figure as PNG bytes, or None when no offline static export is available here.
 
@@ -35,7 +41,7 @@ def static_png(fig: go.Figure, width: int | None = None, height: int | None = No
             if _png_works is None:  # one browser for the whole session, not one per figure
                 import kaleido
 
-                kaleido.start_sync_server(silence_warnings=True)
+                kaleido.start_sync_server(silence_warnings=True, **KALEIDO_OPTIONS)
                 atexit.register(kaleido.stop_sync_server, silence_warnings=True)
             width = width or 820
             height = height or fig.layout.height or 460

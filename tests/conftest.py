@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 import torch
 from hypothesis import HealthCheck, settings
@@ -28,6 +30,17 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("GaugeLab measurements")
         for line in _REPORT:
             terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="session")
+def binder_env(tmp_path_factory):
+    """The Binder environment, built once per session (tests/browser/binder_env.py)."""
+    from browser import binder_env as be
+
+    try:
+        return be.build(tmp_path_factory.mktemp("binder"))
+    except subprocess.CalledProcessError as exc:
+        pytest.fail(f"building the Binder environment failed: {exc}\n{(exc.stderr or '')[-3000:]}")
 
 
 @st.composite

@@ -1,32 +1,30 @@
 """Binder: binder/ agrees with requirements.txt, repo2docker turns it into a Dockerfile that installs
 it, and a fresh virtual environment built from it (CPU-index lines replaced by the local torch pin)
-runs every course notebook.
+matches the pins and ran postBuild. That environment (the session fixture ``binder_env``,
+tests/browser/binder_env.py) is the one JupyterLab runs from in tests/test_browser.py, under the
+network guard: every course notebook is executed there once, in the browser, not a second time here.
 
 Slow-ish parts: jupyter-repo2docker lives in its own venv under build/.cache/ (created on first use,
-then reused); the fresh environment is built once per session (about a minute) in a temp dir.
+then reused); the fresh environment is built once per session (one to three minutes) in a temp dir.
 """
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 import subprocess
 import sys
-import time
 import tomllib
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import pytest
-from browser import kernels, lab
+from browser import lab
+from browser.binder_env import LOCAL_TORCH
 
 REPO = lab.REPO
 BINDER = REPO / "binder"
 NOTEBOOKS = lab.notebooks()
 CACHE = Path(os.environ.get("GAUGELAB_CACHE_DIR", REPO / "build" / ".cache"))
 REPO2DOCKER_PIN = "jupyter-repo2docker==2026.4.0"
-LOCAL_TORCH = "torch==2.13.0"
 # What the notebooks need at run time (the root file also pins test tools Binder does not need).
 RUNTIME = {"torch", "numpy", "tqdm", "jupyterlab", "ipywidgets", "jupyterlab-widgets", "plotly", "anywidget"}
 PIN = re.compile(r"^([A-Za-z0-9_.\-]+)\s*==\s*([^\s;#]+)\s*(;[^#]*)?")
@@ -121,46 +119,8 @@ def test_repo2docker_dockerfile_installs_binder_requirements():
     assert re.search(r"RUN .*\./binder/postBuild", out) or "binder/postBuild" in out
 
 
-@functools.lru_cache(maxsize=1)
-def _fresh_env(workdir: str) -> dict:
-    """A new venv from binder/requirements.txt (CPU index lines -> the local torch pin) + postBuild."""
-    work = Path(workdir)
-    venv = work / "binder-venv"
-    reqs = work / "requirements.txt"
-    kept = []
-    for line in (BINDER / "requirements.txt").read_text().splitlines():
-        s = line.strip()
-        if s.startswith("--extra-index-url") or s.startswith("torch=="):
-            continue
-        kept.append(line)
-    reqs.write_text("\n".join([LOCAL_TORCH, *kept]) + "\n")
-    t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    py = str(venv / "bin" / "python")
-    pip = [py, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    subprocess.run([*pip, "-r", str(reqs)], check=True, capture_output=True, text=True)
-    env = {**os.environ, "NB_PYTHON_PREFIX": str(venv), "PATH": f"{venv / 'bin'}:{os.environ['PATH']}"}
-    env.pop("PYTHONPATH", None)
-    post = subprocess.run([str(BINDER / "postBuild")], env=env, capture_output=True, text=True, cwd="/")
-    freeze = subprocess.run([py, "-m", "pip", "freeze"], capture_output=True, text=True).stdout
-    return {
-        "python": py,
-        "venv": venv,
-        "postBuild": post,
-        "freeze": freeze,
-        "seconds": time.perf_counter() - t0,
-    }
-
-
-@pytest.fixture(scope="module")
-def fresh_env(tmp_path_factory):
-    try:
-        return _fresh_env(str(tmp_path_factory.mktemp("binder")))
-    except subprocess.CalledProcessError as exc:
-        pytest.fail(f"building the Binder environment failed: {exc}\n{(exc.stderr or '')[-3000:]}")
-
-
-def test_fresh_env_matches_pins_and_postbuild_ran(fresh_env, report):
+def test_fresh_env_matches_pins_and_postbuild_ran(binder_env, report):
+    fresh_env = binder_env
     report(f"binder venv: pip install + postBuild {fresh_env['seconds']:.0f} s")
     post = fresh_env["postBuild"]
     assert post.returncode == 0, post.stdout + post.stderr
@@ -185,31 +145,3 @@ def test_fresh_env_matches_pins_and_postbuild_ran(fresh_env, report):
     assert check.returncode == 0 and str(REPO / "gaugelab") in check.stdout, check.stdout + check.stderr
     settings = Path(fresh_env["venv"]) / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
     assert settings.read_text() == (BINDER / "overrides.json").read_text()
-
-
-@pytest.fixture(scope="module")
-def binder_runs(fresh_env, tmp_path_factory):
-    """Every course notebook executed in the Binder environment (two kernels at a time)."""
-    base = tmp_path_factory.mktemp("binder-runs")
-
-    def run(path: Path) -> dict:
-        log = base / f"{path.stem}.jsonl"
-        t0 = time.perf_counter()
-        try:
-            nb, _ = kernels.execute_notebook(path, python=fresh_env["python"], env=kernels.guard_env(log))
-            error = None
-        except Exception as exc:
-            nb, error = None, f"{type(exc).__name__}: {str(exc)[-3000:]}"
-        return {"nb": nb, "error": error, "log": log, "seconds": time.perf_counter() - t0}
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(zip([p.name for p in NOTEBOOKS], pool.map(run, NOTEBOOKS)))
-
-
-@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs_in_binder_env(nb_path, binder_runs, report):
-    res = binder_runs[nb_path.name]
-    report(f"binder-env run {nb_path.name}: {res['seconds']:.1f} s (2 kernels in parallel)")
-    assert res["error"] is None, res["error"]
-    assert kernels.error_outputs(res["nb"]) == []
-    assert kernels.guard_records(res["log"]) == [], kernels.guard_records(res["log"])

@@ -1,7 +1,10 @@
 """Real use in a real browser: every course notebook in JupyterLab, driven by Chromium (Playwright).
 
 One JupyterLab server for the session (127.0.0.1, random port and token, root = the repository, an
-isolated Jupyter environment with binder/overrides.json applied and autosave off). For every
+isolated Jupyter environment with binder/overrides.json applied and autosave off), run from the
+Binder environment (tests/browser/binder_env.py) under the network guard: a notebook's run also
+fails if its kernel tried to reach a non-loopback address or did not load the guard. This is the
+second and last execution of each notebook per test session (the first: nbval). For every
 notebooks/NN_*.ipynb present at run time: restart the kernel and run all; no traceback; every widget
 and plotly output renders; no widget error text and no JavaScript error; in every widget output the
 first slider is moved with the keyboard and by dragging, further sliders with the keyboard, and the
@@ -18,7 +21,7 @@ import re
 
 import nbformat
 import pytest
-from browser import lab
+from browser import kernels, lab
 
 REPO = lab.REPO
 NOTEBOOKS = lab.notebooks()
@@ -26,10 +29,37 @@ ART = REPO / "artifacts" / "browser"
 
 
 @pytest.fixture(scope="session")
-def lab_server(tmp_path_factory):
-    server = lab.LabServer(REPO, tmp_path_factory.mktemp("jupyterlab")).start()
+def lab_server(tmp_path_factory, binder_env):
+    """JupyterLab from the Binder environment, under the network guard (announcing every process)."""
+    work = tmp_path_factory.mktemp("jupyterlab")
+    guard = kernels.guard_env(work / "netguard.jsonl", announce=True)
+    server = lab.LabServer(REPO, work, python=binder_env["python"], env_extra=guard).start()
+    server.guard_log = work / "netguard.jsonl"
     yield server
     server.stop()
+
+
+def guard_problems(new: list[dict]) -> list[str]:
+    """Problems in the guard records a notebook's run added: a refused network attempt, or no kernel
+    that logged its start under the guard (then the run was not guarded at all)."""
+    problems = [
+        f"network access attempted: {r['kind']} {r['target']} by {r['argv']}\n{''.join(r['stack'][-4:])}"
+        for r in new
+        if r["kind"] != kernels.LOADED
+    ]
+    if not any(r["kind"] == kernels.LOADED and "ipykernel" in " ".join(r["argv"]) for r in new):
+        problems.append("no kernel started under the network guard for this notebook")
+    return problems
+
+
+def test_guard_problems_are_reported():
+    """Negative controls for guard_problems: a refusal and an unguarded run are both reported."""
+    argv = ["/x/ipykernel_launcher.py", "-f"]
+    kernel = {"kind": kernels.LOADED, "argv": argv, "target": "None", "stack": []}
+    refusal = {"kind": "connect", "argv": argv, "target": "('1.2.3.4', 443)", "stack": []}
+    assert guard_problems([kernel]) == []
+    assert any("1.2.3.4" in p for p in guard_problems([kernel, refusal]))
+    assert guard_problems([]) == ["no kernel started under the network guard for this notebook"]
 
 
 @pytest.fixture(scope="session")
@@ -94,7 +124,9 @@ def test_notebook_in_jupyterlab(nb_path, lab_server, browser, report):
     digest = hashlib.sha256(nb_path.read_bytes()).hexdigest()
     out_dir = ART / nb_path.stem
     out_dir.mkdir(parents=True, exist_ok=True)
+    seen = len(kernels.log_records(lab_server.guard_log))
     res = run_in_lab(browser, lab_server, rel, out_dir, expected=committed_counts(nb_path))
+    res["problems"] += guard_problems(kernels.log_records(lab_server.guard_log)[seen:])
     st = res.get("state", {})
     moves = res.get("moves", [])
     report(

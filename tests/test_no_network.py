@@ -3,8 +3,9 @@
 The guard (tests/browser/netguard/sitecustomize.py, loaded through PYTHONPATH) hooks Python's audit
 events and refuses and logs every attempt to resolve, connect or send to a non-loopback address,
 from ``socket`` or ``_socket``, TCP or UDP, through ctypes, or in a child process (even one started
-with a cleared environment). Each course notebook is executed in a kernel that loads it; the tests
-below show that each of those paths is caught and that loopback (the kernel's own channel) works.
+with a cleared environment). The tests below show that each of those paths is caught and that
+loopback (the kernel's own channel) works. Every course notebook runs under the guard once per test
+session: in tests/test_browser.py, whose JupyterLab (from the Binder environment) and kernels load it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -283,38 +283,22 @@ def test_gaugelab_modules_stay_offline(tmp_path):
     assert kernels.guard_records(log) == [], kernels.guard_records(log)
 
 
-@pytest.fixture(scope="module")
-def guarded_runs(tmp_path_factory):
-    """Every course notebook executed under the guard (two kernels at a time); name -> result."""
-    base = tmp_path_factory.mktemp("netguard")
-
-    def run(path: Path) -> dict:
-        log = base / f"{path.stem}.jsonl"
-        t0 = time.perf_counter()
-        try:
-            nb, _ = kernels.execute_notebook(
-                path, env=kernels.guard_env(log), extra_cells=(GUARD_CHECK_CELL,)
-            )
-            error = None
-        except Exception as exc:  # CellExecutionError: the cell and traceback are in the message
-            nb, error = None, f"{type(exc).__name__}: {str(exc)[-3000:]}"
-        return {"nb": nb, "error": error, "log": log, "seconds": time.perf_counter() - t0}
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(zip([p.name for p in NOTEBOOKS], pool.map(run, NOTEBOOKS)))
-
-
-@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_never_reaches_the_network(nb_path, guarded_runs, report):
-    res = guarded_runs[nb_path.name]
-    report(f"no-network run {nb_path.name}: {res['seconds']:.1f} s (2 kernels in parallel)")
-    assert res["error"] is None, res["error"]
-    last = res["nb"].cells[-1].outputs
-    assert any("network guard active" in o.get("text", "") for o in last), last
-    records = kernels.guard_records(res["log"])
-    assert records == [], "network access attempted:\n" + "\n".join(
-        f"{r['kind']} {r['target']}\n{''.join(r['stack'][-4:])}" for r in records
-    )
+def test_announce_logs_every_guarded_process_start(tmp_path):
+    """With announce on, a guarded process and its Python child each log their start: what the
+    browser test relies on to show that JupyterLab's kernels ran under the guard."""
+    log = tmp_path / "guard.jsonl"
+    env = {**os.environ, **kernels.guard_env(log, announce=True)}
+    child = "import subprocess, sys; subprocess.run([sys.executable, '-m', 'json.tool', '-h'], check=True)"
+    proc = subprocess.run([sys.executable, "-c", child], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    loads = kernels.guard_loads(log)
+    assert len(loads) == 2 and len({r["pid"] for r in loads}) == 2, loads
+    assert "json.tool" in loads[1]["argv"], loads[1]  # `-m module` is named (what test_browser looks for)
+    assert kernels.guard_records(log) == []
+    quiet = tmp_path / "quiet.jsonl"  # announce off: nothing logged for a process that sends nothing
+    env = {**os.environ, **kernels.guard_env(quiet)}
+    subprocess.run([sys.executable, "-c", "print(1)"], env=env, check=True, capture_output=True)
+    assert kernels.guard_loads(quiet) == [] and not quiet.exists()
 
 
 # ------------------------------------------------------------------------------------------------
@@ -557,3 +541,33 @@ def test_open_course_moves_off_a_taken_default_port_and_says_so(tmp_path):
         course.stop()
         if busy is not None:
             busy.close()
+
+
+def test_kaleido_page_loads_only_local_scripts():
+    """The PNG export's Chromium page (notebooks' static fallbacks, reproduce's PNGs) with our
+    options loads only local files; kaleido's defaults load MathJax from a CDN (the control)."""
+    from kaleido._page_generator import PageGenerator
+
+    from gaugelab.display import KALEIDO_OPTIONS
+
+    def scripts(**kw) -> list[str]:
+        return re.findall(r'<script[^>]*src="([^"]+)"', PageGenerator(**kw).generate_index())
+
+    ours = scripts(**KALEIDO_OPTIONS)
+    assert ours and all(s.startswith("file://") for s in ours), ours
+    assert any(s.startswith("https://") for s in scripts()), "control: kaleido's default page changed"
+
+
+def test_no_figure_text_needs_mathjax():
+    """KALEIDO_OPTIONS turns MathJax off: no string in the package or in a notebook's code may carry
+    LaTeX ($...$) text (plotly would typeset it with MathJax only)."""
+    import nbformat
+
+    texts = {p.name: p.read_text() for p in (REPO / "gaugelab").rglob("*.py")}
+    for nb_path in NOTEBOOKS:
+        nb = nbformat.read(nb_path, as_version=4)
+        texts[nb_path.name] = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    latex = re.compile(r"[\"'][^\"'\n]*\$[^\"'\n]*\$")
+    hits = [f"{name}: {m.group(0)}" for name, text in texts.items() for m in latex.finditer(text)]
+    assert hits == [], hits
+    assert latex.search("title='$\\rho_j$'"), "control: the pattern must catch a LaTeX title"

@@ -17,15 +17,32 @@ import nbformat
 GUARD_DIR = Path(__file__).resolve().parent / "netguard"
 
 
-def guard_env(log: Path) -> dict:
-    """Environment that loads the network guard (tests/browser/netguard/sitecustomize.py)."""
-    return {"PYTHONPATH": str(GUARD_DIR), "GAUGELAB_NETGUARD_LOG": str(log)}
+LOADED = "guard loaded"  # the record kind sitecustomize.py logs at start with announce=True
 
 
-def guard_records(log: Path) -> list[dict]:
+def guard_env(log: Path, announce: bool = False) -> dict:
+    """Environment that loads the network guard (tests/browser/netguard/sitecustomize.py); with
+    ``announce`` every guarded process also logs a record of kind LOADED when it starts."""
+    env = {"PYTHONPATH": str(GUARD_DIR), "GAUGELAB_NETGUARD_LOG": str(log)}
+    if announce:
+        env["GAUGELAB_NETGUARD_ANNOUNCE"] = "1"
+    return env
+
+
+def log_records(log: Path) -> list[dict]:
     if not log.exists():
         return []
     return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+
+
+def guard_records(log: Path) -> list[dict]:
+    """The refused network attempts logged to ``log``."""
+    return [r for r in log_records(log) if r["kind"] != LOADED]
+
+
+def guard_loads(log: Path) -> list[dict]:
+    """The processes that logged their start under the guard (announce=True): pid and argv."""
+    return [r for r in log_records(log) if r["kind"] == LOADED]
 
 
 def execute_notebook(

@@ -33,6 +33,10 @@ import traceback
 GUARD_ACTIVE = True
 GUARD_DIR = os.path.dirname(os.path.realpath(__file__))
 _LOG = os.environ.get("GAUGELAB_NETGUARD_LOG")
+#: With GAUGELAB_NETGUARD_ANNOUNCE=1 every guarded process logs one record of kind LOADED at start:
+#: a test can then show that a process it did not start itself (a JupyterLab kernel) was guarded.
+_ANNOUNCE = os.environ.get("GAUGELAB_NETGUARD_ANNOUNCE") == "1"
+LOADED = "guard loaded"
 _LOCAL_NAMES = {"", "localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"}
 try:
     _LOCAL_NAMES.add(socket.gethostname().lower())
@@ -73,20 +77,25 @@ def _is_local(host) -> bool:
     return ip.is_loopback or ip.is_unspecified
 
 
+def _log(kind: str, target) -> None:
+    record = {
+        "pid": os.getpid(),
+        "kind": kind,
+        "target": repr(target)[:200],
+        # the command line as started: at start-up sys.argv of `python -m mod` is still ['-m', ...]
+        "argv": [str(a)[:200] for a in getattr(sys, "orig_argv", sys.argv)[:4]],
+        "stack": traceback.format_stack(limit=12)[:-3],
+    }
+    try:
+        with open(_LOG, "a") as fh:
+            fh.write(json.dumps(record) + "\n")
+    except OSError:  # pragma: no cover
+        pass
+
+
 def _refuse(kind: str, target) -> None:
     if _LOG and not _selftest:
-        record = {
-            "pid": os.getpid(),
-            "kind": kind,
-            "target": repr(target)[:200],
-            "argv": [str(a)[:200] for a in sys.argv[:3]],
-            "stack": traceback.format_stack(limit=12)[:-2],
-        }
-        try:
-            with open(_LOG, "a") as fh:
-                fh.write(json.dumps(record) + "\n")
-        except OSError:  # pragma: no cover
-            pass
+        _log(kind, target)
     raise ConnectionRefusedError(f"gaugelab network guard: {kind} to {target!r} refused (not loopback)")
 
 
@@ -109,6 +118,8 @@ def _add_guard(env) -> None:
     env["PYTHONPATH"] = os.pathsep.join([GUARD_DIR, *rest])
     if _LOG:
         env["GAUGELAB_NETGUARD_LOG"] = _LOG
+    if _ANNOUNCE:
+        env["GAUGELAB_NETGUARD_ANNOUNCE"] = "1"
 
 
 def _env_lookup(env, key: str):
@@ -187,3 +198,5 @@ def selftest() -> bool:
 sys.addaudithook(_audit)
 if _LOG:
     os.environ.setdefault("GAUGELAB_NETGUARD_LOG", _LOG)
+    if _ANNOUNCE:
+        _log(LOADED, None)
