@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 import torch
 from torch import nn
-from torch.func import functional_call, grad, vmap
+from torch.func import functional_call, vmap
 
 from gaugelab.coords import neuron_norms
 from gaugelab.ensemble import EnsembleResult, ensemble_train
@@ -42,7 +42,7 @@ from gaugelab.losses import half_mse, mse
 from gaugelab.nets import hidden_layers
 from gaugelab.penalty import penalty_stiffness
 from gaugelab.protocol import DEFAULT, PAPER_INVARIANCE, Protocol
-from gaugelab.sharpness import flat_loss
+from gaugelab.sharpness import double_backward_hvp, flat_loss
 
 CRITERIA = ("fitted", "stable")
 CRITERION_TEXT = {
@@ -890,15 +890,15 @@ def sharpness_batch(
 
     The same quantity and method as :func:`gaugelab.top_hessian_eigenvalue` (tested against it):
     Lanczos with full reorthogonalisation, ``min(iters, D)`` steps, here batched over the B points
-    (``torch.func``: vmap of grad of ⟨grad, v⟩ of :func:`gaugelab.sharpness.flat_loss`). Ritz values never
-    exceed λ_max, and the top one converges first.
+    (:func:`gaugelab.sharpness.double_backward_hvp` of Σ_b L(θ_b), the loss vmapped over the batch).
+    Ritz values never exceed λ_max, and the top one converges first.
     """
     if thetas.shape[0] == 0:
         return torch.empty(0, dtype=thetas.dtype)
     x, y = x.to(thetas.dtype), y.to(thetas.dtype)
     loss, _ = flat_loss(template, x, y, lam)
-    g = grad(loss)
-    bhvp = vmap(lambda th, v: grad(lambda u: (g(u) * v).sum())(th))  # reverse over reverse
+    batched = vmap(loss)
+    bhvp = double_backward_hvp(lambda th: batched(th).sum(), thetas)
     b, d = thetas.shape
     k = min(iters, d)
     gen = torch.Generator().manual_seed(0)
@@ -906,7 +906,7 @@ def sharpness_batch(
     basis = [q / q.norm(dim=1, keepdim=True)]
     alphas, betas = [], []
     for i in range(k):
-        w = bhvp(thetas, basis[-1])
+        w = bhvp(basis[-1])
         alphas.append((w * basis[-1]).sum(1))
         Q = torch.stack(basis, dim=1)  # (B, i + 1, D)
         for _ in range(2):

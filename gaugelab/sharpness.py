@@ -2,7 +2,7 @@
 
 THEORY §5: GD near a minimum is linearly stable iff η < 2/λ_max(H). The loss is constant along an
 orbit, the Hessian is not. The Hessian is never formed: Lanczos iteration (with full
-reorthogonalisation) on H·v products computed by ``torch.func`` (forward-over-reverse).
+reorthogonalisation) on H·v products by double backward (:func:`double_backward_hvp`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import math
 
 import torch
 from torch import nn
-from torch.func import functional_call, grad, jvp
+from torch.func import functional_call
 
 from gaugelab._check import model_values, nonnegative_number, positive_int
 from gaugelab._check import seed as check_seed
@@ -38,17 +38,33 @@ def flat_loss(model: nn.Module, x, y, lam: float = 0.0):
     return loss, theta
 
 
+def double_backward_hvp(total, theta: torch.Tensor):
+    """v ↦ ∇²F(θ) v for F = ``total`` (θ ↦ a scalar), by reverse over reverse: g = ∇F(θ) is taken
+    once with its graph kept, then H v = ∇_θ ⟨g, v⟩ is one more backward pass per product.
+
+    For a batch of independent problems (θ of shape (B, D), F = Σ_b F_b(θ_b)) the same call gives
+    every H_b v_b at once: the cross terms vanish. Plain ``torch.autograd`` rather than
+    ``torch.func.grad``: the latter imports ``torch._dynamo`` on first use, ≈ 1.5–3 s of start-up
+    that every notebook kernel computing a sharpness would pay (torch 2.13).
+    """
+    theta = theta.detach().clone().requires_grad_(True)
+    (g,) = torch.autograd.grad(total(theta), theta, create_graph=True)
+
+    def hvp(v: torch.Tensor) -> torch.Tensor:
+        if not g.requires_grad:  # F is affine in θ: H = 0
+            return torch.zeros_like(v)
+        (hv,) = torch.autograd.grad(g, theta, v, retain_graph=True, allow_unused=True)
+        return torch.zeros_like(v) if hv is None else hv.detach()
+
+    return hvp
+
+
 def hessian_vector_product(model: nn.Module, x, y, lam: float = 0.0):
-    """A function v ↦ H v, H = ∇²(L + R_λ) at the model's parameters (flat order)."""
+    """A function v ↦ H v, H = ∇²(L + R_λ) at the model's parameters (flat order), and θ."""
     x = as_input(model, x)
     y = as_target(model, y, x.shape[0])
     loss, theta = flat_loss(model, x, y, nonnegative_number(lam, "lam"))
-    g = grad(loss)
-
-    def hvp(v: torch.Tensor) -> torch.Tensor:
-        return jvp(g, (theta,), (v,))[1]
-
-    return hvp, theta
+    return double_backward_hvp(loss, theta), theta
 
 
 def top_hessian_eigenvalue(

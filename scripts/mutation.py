@@ -316,6 +316,12 @@ CATALOGUE: list[Mutant] = [
         "no reorthogonalisation",
     ),
     M("sharpness", "k = min(iters, d)", "k = min(iters, d) - 1", "one Lanczos step fewer"),
+    M(
+        "sharpness",
+        "return torch.zeros_like(v) if hv is None else hv.detach()",
+        "return torch.zeros_like(v) if hv is None else 0.5 * hv.detach()",
+        "H v halved",
+    ),
     M("sharpness", "        return 2.0 / lam_max", "        return 1.0 / lam_max", "η_max = 1/λ_max"),
     M(
         "sharpness",
@@ -682,6 +688,7 @@ HINTS = {
     "smallest instead of largest eigenvalue": "test_sharpness.py::test_scalar_toy_top_eigenvalue_at_a_minimum",
     "no reorthogonalisation": "test_sharpness.py::test_lanczos_matches_the_full_hessian",
     "one Lanczos step fewer": "test_sharpness.py::test_lanczos_matches_the_full_hessian",
+    "H v halved": "test_sharpness.py::test_lanczos_matches_the_full_hessian",
     "η_max = 1/λ_max": "test_sharpness.py::test_gd_is_stable_below_eta_max_and_not_above",
     "tridiagonal missing its lower band": "test_sharpness.py::test_lanczos_matches_the_full_hessian",
     "ascent ↔ descent": "test_teleport.py::test_teleport_keeps_f_and_moves_the_objective",
