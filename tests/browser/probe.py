@@ -3,8 +3,10 @@
 Shared by ``benchmarks/widgets_browser.py`` (latency) and ``tests/test_browser.py`` (rapid input).
 
 * :data:`PROBE_JS` installs ``window.__glp``: a capture-phase listener stamping every input event
-  (keydown, pointerdown/up, change, click) with its ``event.timeStamp``, a ``plotly_afterplot``
-  hook on every ``.js-plotly-plot`` of the watched widget outputs and a MutationObserver that stamps
+  (keydown, pointerdown/up, change, click) with its ``event.timeStamp``, a hook on every
+  ``.js-plotly-plot`` of the watched widget outputs stamping each drawn change (``plotly_afterplot``
+  after a full replot; ``plotly_restyle``/``relayout``/``update``/``animated`` for changes drawn
+  without one; events < 8 ms apart count as one redraw) and a MutationObserver that stamps
   every change of a readout (any text in the widget output outside plots and controls). All times
   are ``performance.now()`` milliseconds, the clock of ``event.timeStamp``.
 * :func:`settle` waits, in the page, until the kernel is idle and nothing was redrawn or rewritten
@@ -30,6 +32,11 @@ PROBE_JS = r"""([sel]) => {
     for (const type of ['keydown', 'pointerdown', 'pointerup', 'change', 'click'])
       document.addEventListener(type, e => P.inputs.push({type, t: e.timeStamp}), true);
   }
+  // a full replot ends with plotly_afterplot; a style- or layout-only change (restyle of opacity,
+  // relayout of a shape or the title, FigureWidget's update) is drawn without one and ends with
+  // its own event instead
+  const DRAWN = ['plotly_afterplot', 'plotly_restyle', 'plotly_relayout', 'plotly_update',
+                 'plotly_animated'];
   const CONTROL = '.js-plotly-plot, .widget-slider, .widget-dropdown, .widget-play, .widget-button, '
       + '.widget-toggle-buttons, .noUi-target';
   // plotly's newPlot/purge drops every listener (a fresh gd._ev): hook again whenever that happens;
@@ -42,7 +49,8 @@ PROBE_JS = r"""([sel]) => {
         plots++;
         if (typeof gd.on === 'function' && gd.__glpEv !== gd._ev) {
           gd.__glpEv = gd._ev;
-          gd.on('plotly_afterplot', () => P.after.push({out: i, t: performance.now()}));
+          for (const ev of DRAWN)
+            gd.on(ev, () => P.after.push({out: i, t: performance.now(), ev}));
         }
       }
       if (!P.observed.has(o)) {
@@ -65,11 +73,13 @@ SETTLE_JS = r"""async ([out, t0, quietMs, maxMs, minMs]) => {
   const P = window.__glp;
   const idle = () => document.querySelector('.jp-Notebook-ExecutionIndicator')?.dataset.status === 'idle';
   const since = arr => arr.filter(e => e.out === out && e.t >= t0).map(e => e.t - t0);
+  // one redraw emits up to two events (afterplot, then restyle/update): merge events < 8 ms apart
+  const redraws = ts => ts.filter((t, k) => k === ts.length - 1 || ts[k + 1] - t >= 8);
   while (true) {
     await new Promise(r => setTimeout(r, 20));
     P.hook();
     const now = performance.now() - t0;
-    const after = since(P.after), readout = since(P.readout);
+    const after = redraws(since(P.after)), readout = since(P.readout);
     const last = Math.max(0, ...after, ...readout);
     const done = idle() && now - last >= quietMs && (after.length + readout.length > 0 || now >= minMs);
     if (done || now >= maxMs)
