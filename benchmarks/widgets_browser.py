@@ -10,20 +10,22 @@ for every widget output and every control in it:
   the widget's first slider, so the click has something to undo); toggle buttons: ``--switches``
   switches; Play: reset, then play for 2 s.
 
-Measured in the page (tests/browser/probe.py): ``plotly_afterplot`` of every plot of that widget
-output, a MutationObserver on its readouts (any text outside plots and controls), input events
-stamped by their ``event.timeStamp``. An input is *settled* when the kernel is idle and nothing was
-redrawn or rewritten for 300 ms. Reported per input: input → last afterplot of the settled redraw
-("latency"), input → last readout change ("readout").
+Measured in the page (tests/browser/probe.py): every drawn change of every plot of that widget
+output (``plotly_afterplot`` after a full replot; ``plotly_restyle``/``relayout``/``update`` for a
+change plotly draws without a replot, e.g. a moved marker; events < 8 ms apart = one redraw), a
+MutationObserver on its readouts (any text outside plots and controls), input events stamped by
+their ``event.timeStamp``. An input is *settled* when the kernel is idle and nothing was redrawn or
+rewritten for 300 ms. Reported per input: input → last redraw of the settled state ("latency"),
+input → last readout change ("readout"); "without redraw" counts inputs that changed no plot.
 
-Drag: redraws/s = afterplots between pointerdown and pointerup ÷ that time; "tail" = pointerup →
-last afterplot (a backlog shows here). "Ends on the final value": after the drag settles, the
-widget's fingerprint (hash of every plot's SVG paths and texts and of the readout texts,
-lab.WIDGET_FP_JS) and the slider value are recorded; then one key step away and one back, each
+Drag: redraws/s = redraws between pointerdown and pointerup ÷ that time; "tail" = pointerup →
+last redraw (a backlog shows here). "Ends on the final value": after the drag settles, the
+widget's fingerprint (hash of every plot's SVG geometry and texts and of the readout texts,
+probe.FP_JS) and the slider value are recorded; then one key step away and one back, each
 settled, set the same value the plain way; the drag passes if the value and the fingerprint are
 the same as after the drag (the state shown is the state of the final value, not of an earlier one).
 
-Play: frames/s = afterplots during the 2 s of play ÷ 2 s, against 1000 / ``Play.interval``
+Play: frames/s = redraws during the 2 s of play ÷ 2 s, against 1000 / ``Play.interval``
 (read from the kernel).
 
 Usage::

@@ -14,7 +14,7 @@ Shared by ``benchmarks/widgets_browser.py`` (latency) and ``tests/test_browser.p
 * :func:`kernel_exec` runs code in the notebook's kernel without touching a cell (JupyterLab must
   expose ``window.jupyterapp``: :func:`expose_app`).
 * :func:`controls` lists the controls of one widget output (sliders, dropdowns, buttons, toggle
-  buttons, Play), :func:`fingerprint` hashes what it shows (lab.WIDGET_FP_JS).
+  buttons, Play), :func:`fingerprint` hashes what it shows (:data:`FP_JS`).
 """
 
 from __future__ import annotations
@@ -182,8 +182,29 @@ def controls(page, i: int) -> list[dict]:
     return page.evaluate(CONTROLS_JS, [lab.WIDGET_OUT_SEL, i]) or []
 
 
+# What widget output i shows: a hash per plot of every SVG element's geometry (d, transform, x, y,
+# points, width/height, href) and text (markers move by their transform, which lab.WIDGET_FP_JS
+# does not see), and a hash of the readout texts outside plots and controls.
+FP_JS = r"""([sel, i]) => {
+  const h = s => { let x = 5381; for (let k = 0; k < s.length; k++) x = ((x << 5) + x + s.charCodeAt(k)) | 0;
+                   return (x >>> 0).toString(16) + ':' + s.length; };
+  const o = document.querySelectorAll(sel)[i];
+  if (!o) return null;
+  const A = ['d', 'transform', 'x', 'y', 'x1', 'x2', 'y1', 'y2', 'points', 'width', 'height', 'href'];
+  const plots = [...o.querySelectorAll('.js-plotly-plot')].map(p => h([...p.querySelectorAll(
+      '.main-svg *')].filter(e => !e.closest('.hoverlayer'))
+      .map(e => A.map(a => e.getAttribute(a) || '').join(',') + (e.children.length ? '' : e.textContent))
+      .join('|')));
+  const CONTROL = '.js-plotly-plot, .widget-slider, .widget-dropdown, .widget-play, .widget-button, '
+      + '.widget-toggle-buttons';
+  const texts = [...o.querySelectorAll('.widget-html-content, .widget-label, .jp-OutputArea-output pre')]
+      .filter(e => !e.closest(CONTROL)).map(e => e.textContent || '');
+  return {plots: plots.join(','), text: h(texts.join('|'))};
+}"""
+
+
 def fingerprint(page, i: int) -> dict:
-    return page.evaluate(lab.WIDGET_FP_JS, [lab.WIDGET_OUT_SEL, i, None])
+    return page.evaluate(FP_JS, [lab.WIDGET_OUT_SEL, i])
 
 
 def slider_state(page, i: int, j: int) -> dict:
@@ -210,9 +231,23 @@ WIDGET_NAMES = [
 ]
 
 
+ALL_SOURCES_JS = r"""([nbSel]) => [...document.querySelectorAll(nbSel + ' .jp-CodeCell .jp-InputArea-editor')]
+    .map(e => e.textContent || '')"""
+
+
 def widget_name(page, i: int) -> str:
-    """A name for widget output i from the source of its cell (last line if nothing matches)."""
+    """A name for widget output i from the source of its cell, or, for ``display(app.widget)``,
+    from the cell that built ``app`` (the cell's last line if nothing matches)."""
+    import re
+
     src = page.evaluate(CELL_SOURCE_JS, [lab.WIDGET_OUT_SEL, i]) or ""
+    var = re.search(r"(\w+)\.widget\b", src)
+    if var:
+        built = re.compile(rf"\b{var.group(1)}\s*=\s*([\w.]+)\(")
+        for other in page.evaluate(ALL_SOURCES_JS, [lab.NB_SEL]):
+            if m := built.search(other):
+                src = m.group(1) + " " + src
+                break
     for key, name in WIDGET_NAMES:
         if key in src:
             return name

@@ -11,7 +11,7 @@ Then:
 2. the kernel is alive and the same process (``os.getpid()`` before and after; a crash and an
    automatic restart fail this) and answers an execute request;
 3. the final state matches the last input: the widget's fingerprint (plots and readouts,
-   lab.WIDGET_FP_JS) and the slider readout are recorded; then the slider is stepped one key away
+   probe.FP_JS) and the slider readout are recorded; then the slider is stepped one key away
    and one key back, each step waited out, which sets the same value the plain way. Fingerprint and
    readout must be the same as after the burst (a lost last update, or a state from an earlier
    value, fails this).
