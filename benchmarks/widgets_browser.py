@@ -272,15 +272,15 @@ def play_intervals(page) -> list[float]:
 
 def measure_play(page, i, j, seconds: float = 2.0) -> dict:
     play = page.locator(lab.WIDGET_OUT_SEL).nth(i).locator(".widget-play").nth(j)
-    buttons = play.locator("button")
     play.scroll_into_view_if_needed()
-    # ipywidgets 8 Play: play, pause, stop, repeat
-    _click(page, buttons.nth(2), i)
+    # ipywidgets 8 Play: a play/pause toggle (fa-play / fa-pause), stop (back to min), repeat
+    toggle = play.locator("button:has(.fa-play), button:has(.fa-pause)").first
+    _click(page, play.locator("button:has(.fa-stop)").first, i)
     t0 = probe.now_ms(page)
-    buttons.nth(0).click()
+    toggle.click()
     t_play = probe.last_input(page, "click") or t0
     page.wait_for_timeout(int(seconds * 1000))
-    buttons.nth(1).click()
+    toggle.click()  # pause
     r = probe.settle(page, i, t_play, max_ms=30_000)
     during = [t for t in r["after"] if t <= seconds * 1000]
     return {"frames": len(during), "fps": round(len(during) / seconds, 1), "timeout": r["timeout"]}
