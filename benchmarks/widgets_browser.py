@@ -408,17 +408,19 @@ def summary(rows: list[dict]) -> dict:
     verdict = {}
     for key, limit in TARGETS.items():
         v = s[key]
-        ok = v is not None and (v >= limit if "redraws" in key else v <= limit)
+        ok = None if v is None else (v >= limit if "redraws" in key else v <= limit)  # None: not measured
         verdict[key] = {"value": v, "target": ("≥ " if "redraws" in key else "≤ ") + str(limit), "pass": ok}
     verdict["every drag ends on the final value"] = {
         "value": s["drags ending on the final value"],
         "target": "all",
-        "pass": bool(drags) and all(d["ends_on_final"] for d in drags),
+        "pass": all(d["ends_on_final"] for d in drags) if drags else None,
     }
     verdict["play runs at the rate it asks for"] = {
         "value": s["play frames/s vs asked"],
         "target": "≥ 90 % of 1000/interval",
-        "pass": all(p.get("asked_fps") and p["fps"] >= 0.9 * p["asked_fps"] for p in plays),
+        "pass": all(bool(p.get("asked_fps")) and p["fps"] >= 0.9 * p["asked_fps"] for p in plays)
+        if plays
+        else None,
     }
     s["targets"] = verdict
     return s
@@ -484,7 +486,8 @@ def main(argv=None) -> int:
             print(f"{key}: {v}")
     print()
     for key, v in s["targets"].items():
-        print(f"{'PASS' if v['pass'] else 'FAIL'}  {key}: {v['value']} (target {v['target']})")
+        verdict = {True: "PASS", False: "FAIL", None: "n/a "}[v["pass"]]
+        print(f"{verdict}  {key}: {v['value']} (target {v['target']})")
     for res in results:
         for p in res["problems"] + [f"JS: {e}" for e in res.get("js_errors", [])]:
             print(f"problem in {res['notebook']}: {p}")
