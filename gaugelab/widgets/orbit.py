@@ -107,11 +107,88 @@ def active_fraction(model: nn.Module, x, layer: int = 0) -> np.ndarray:
     raise AssertionError("unreachable: the incoming Linear is part of the model")  # pragma: no cover
 
 
-def _loss_and_grad_norm(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+def _loss_and_grad_sq(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
     params = list(model.parameters())
     loss = half_mse(model(x), y)
     grads = torch.autograd.grad(loss, params)
-    return float(loss.detach()), float(torch.sqrt(sum((g * g).sum() for g in grads)))
+    return float(loss.detach()), float(sum((g * g).sum() for g in grads))
+
+
+def sq_norm_along_orbit(total_sq: float, up_sq: float, down_sq: float, s):
+    """‖w'‖² of a vector w one block of which is multiplied by e^s and another by e^{−s}:
+
+        ‖w'‖² = total + (e^{2s} − 1)·up + (e^{−2s} − 1)·down
+
+    (total = ‖w‖², up, down = the blocks' squared norms; ``s`` a number or an array). Along neuron
+    j's orbit (α_j = e^s, THEORY §1): θ' has u_j e^s, a_j e^{−s}, so ‖θ'‖² uses up = ‖u_j‖²,
+    down = ‖a_j‖²; the chain rule gives ∇_{u_j}L(θ') = ∇_{u_j}L(θ)/α and ∇_{a_j}L(θ') = α ∇_{a_j}L(θ)
+    (notebook 01), so ‖∇L(θ')‖² uses up = ‖∇_{a_j}L‖², down = ‖∇_{u_j}L‖².
+    """
+    s = np.asarray(s, dtype=float)
+    out = total_sq + np.expm1(2 * s) * up_sq + np.expm1(-2 * s) * down_sq
+    return float(out) if out.ndim == 0 else out
+
+
+def orbit_base(model: nn.Module, x, y, neuron: int, *, layer: int = 0, x_grid=None) -> dict:
+    """What the closed forms along neuron j's orbit need, taken once at s = 0 (one forward and two
+    backward passes): f on the grid, ‖u_i‖, ‖a_i‖ of the layer, ‖θ‖², ‖u_j‖², ‖a_j‖², ‖∇L‖²,
+    ‖∇_{u_j}L‖², ‖∇_{a_j}L‖² (``gaugelab.drift.neuron_gradients``), L, δ_j, ρ_j, ‖v_j‖, s*, and the
+    neuron's active fraction. :func:`orbit_state` and :func:`orbit_profile` take it as ``base``."""
+    from gaugelab.drift import neuron_gradients
+
+    layer, neuron = _check_neuron(model, layer, neuron)
+    x = as_input(model, x)
+    y = as_target(model, y, x.shape[0])
+    grid = input_grid(model, x) if x_grid is None else as_input(model, x_grid, "x_grid")
+    with torch.no_grad():
+        f0 = model(grid)
+        nu, na = (t.detach() for t in neuron_norms(model)[layer])
+        theta_sq = float(sum((p.detach() ** 2).sum() for p in model.parameters()))
+    loss, grad_sq = _loss_and_grad_sq(model, x, y)
+    g_u, g_a = neuron_gradients(model, x, y)[layer]
+    return {
+        "layer": layer,
+        "neuron": neuron,
+        "grid_t": grid,
+        "grid_is_x": grid.shape[1] == 1,
+        "grid": grid[:, 0].numpy().copy() if grid.shape[1] == 1 else np.arange(grid.shape[0], dtype=float),
+        "f_t": f0,
+        "f_before": f0[:, 0].numpy().copy(),
+        "u_norm0": float(nu[neuron]),
+        "a_norm0": float(na[neuron]),
+        "all_u_norm0": nu.numpy().copy(),
+        "all_a_norm0": na.numpy().copy(),
+        "theta_sq0": theta_sq,
+        "u_sq": float(nu[neuron]) ** 2,
+        "a_sq": float(na[neuron]) ** 2,
+        "grad_sq0": grad_sq,
+        "g_u_sq": float((g_u[neuron] ** 2).sum()),
+        "g_a_sq": float((g_a[neuron] ** 2).sum()),
+        "loss": loss,
+        "delta0": float(imbalance(model)[layer][neuron].detach()),
+        "rho0": float(log_scale(model)[layer][neuron].detach()),
+        "v_norm0": float(path_norm(model)[layer][neuron].detach()),
+        "s_balanced": float(balancing_scales(model)[layer][neuron].log()),
+        "active_fraction": float(active_fraction(model, x, layer)[neuron]),
+    }
+
+
+def theta_sq_along(base: dict, s):
+    """‖θ‖² at s on the orbit of ``base``'s neuron (:func:`sq_norm_along_orbit`)."""
+    return sq_norm_along_orbit(base["theta_sq0"], base["u_sq"], base["a_sq"], s)
+
+
+def grad_norm_along(base: dict, s):
+    """‖∇L‖ at s on the orbit of ``base``'s neuron (:func:`sq_norm_along_orbit`, ∇_u ÷ α, ∇_a × α)."""
+    return np.sqrt(sq_norm_along_orbit(base["grad_sq0"], base["g_a_sq"], base["g_u_sq"], s))
+
+
+def lambda_max_at(model: nn.Module, x, y, neuron: int, s: float, *, layer: int = 0, iters=LIVE_HESSIAN_ITERS):
+    """λ_max(∇²L) at s on neuron j's orbit: Lanczos (``iters`` steps) on the moved model."""
+    moved = rescale(model, neuron_scales(model, neuron, s, layer))
+    return top_hessian_eigenvalue(
+        moved, as_input(model, x), as_target(model, y, len(as_input(model, x))), iters=iters
+    )
 
 
 def orbit_state(
@@ -125,6 +202,7 @@ def orbit_state(
     x_grid=None,
     sharpness: bool = True,
     hessian_iters: int = LIVE_HESSIAN_ITERS,
+    base: dict | None = None,
 ) -> dict:
     """Everything the explorer shows after moving ``neuron`` by α = e^s (``model`` is not changed).
 
@@ -133,65 +211,70 @@ def orbit_state(
 
     - ``grid``, ``f_before``, ``f_after``: f_θ and f_θ' on the input grid (first output);
       ``max_abs_change`` = max |f_θ' − f_θ| there; ``invariance_error`` = Δ_inv(θ, α) =
-      (1/N) Σ_n ‖f_θ'(x_n) − f_θ(x_n)‖ on the grid (THEORY §6).
+      (1/N) Σ_n ‖f_θ'(x_n) − f_θ(x_n)‖ on the grid (THEORY §6). Both measured on the moved model.
     - ``u_norm``, ``a_norm``: ‖u_j‖, ‖a_j‖ after the move; ``u_norm0``, ``a_norm0`` before;
       ``v_norm`` = ‖v_j‖ = ‖u_j‖‖a_j‖ after the move; ``v_change`` = max |v_j' − v_j| (entries).
     - ``delta`` = δ_j = ‖u_j‖² − ‖a_j‖², ``rho`` = ρ_j = log(‖u_j‖/‖a_j‖) after; ``delta0``, ``rho0``
       before. Theory: ρ_j = ρ_j⁰ + 2s, δ_j = 2‖v_j‖ sinh ρ_j.
     - ``s_balanced`` = s* = log √(‖a_j‖/‖u_j‖) (the move onto δ_j = 0).
-    - ``theta_sq`` = ‖θ'‖²; ``loss`` = L(θ') (half MSE on x, y); ``grad_norm`` = ‖∇L(θ')‖;
+    - ``theta_sq`` = ‖θ'‖² and ``grad_norm`` = ‖∇L(θ')‖ in closed form from the s = 0 values
+      (:func:`theta_sq_along`, :func:`grad_norm_along`); ``loss`` = L (half MSE on x, y: unchanged);
       ``lambda_max`` = top eigenvalue of ∇²L(θ') by ``hessian_iters`` Lanczos steps
       (None when ``sharpness`` is False).
     - ``all_u_norm``, ``all_a_norm``: ‖u_i‖, ‖a_i‖ of every neuron of that layer, after the move.
     - ``active_fraction``: the share of the data x on which neuron j's pre-activation is > 0
       (:func:`active_fraction`; 0 means inactive everywhere: ∇L and λ_max cannot change).
+
+    ``base`` (:func:`orbit_base` of the same model, neuron, layer and grid) skips the s = 0 work.
     """
     layer, neuron = _check_neuron(model, layer, neuron)
     s = _check_s(s)
-    x = as_input(model, x)
-    y = as_target(model, y, x.shape[0])
-    grid = input_grid(model, x) if x_grid is None else as_input(model, x_grid, "x_grid")
+    if base is None:
+        base = orbit_base(model, x, y, neuron, layer=layer, x_grid=x_grid)
+    elif (base["layer"], base["neuron"]) != (layer, neuron):
+        raise ValueError(
+            f"base: expected orbit_base of neuron {neuron}, layer {layer}; "
+            f"got neuron {base['neuron']}, layer {base['layer']}"
+        )
+    grid = base["grid_t"]
     scales = neuron_scales(model, neuron, s, layer)
     moved = rescale(model, scales)
     with torch.no_grad():
-        f_before, f_after = model(grid), moved(grid)
+        f_after = moved(grid)
         (u0, a0), (u1, a1) = _neuron_vectors_of(model, layer), _neuron_vectors_of(moved, layer)
         v0 = a0[neuron][:, None] * u0[neuron][None, :]
         v1 = a1[neuron][:, None] * u1[neuron][None, :]
-        nu0, na0 = (t.detach() for t in neuron_norms(model)[layer])
         nu1, na1 = (t.detach() for t in neuron_norms(moved)[layer])
-        theta_sq = float(sum((p.detach() ** 2).sum() for p in moved.parameters()))
-    loss, grad_norm = _loss_and_grad_norm(moved, x, y)
-    lam = top_hessian_eigenvalue(moved, x, y, iters=hessian_iters) if sharpness else None
+    lam = lambda_max_at(model, x, y, neuron, s, layer=layer, iters=hessian_iters) if sharpness else None
     return {
         "layer": layer,
         "neuron": neuron,
         "s": s,
         "alpha": math.exp(s),
-        "grid_is_x": grid.shape[1] == 1,
-        "grid": grid[:, 0].numpy().copy() if grid.shape[1] == 1 else np.arange(grid.shape[0], dtype=float),
-        "f_before": f_before[:, 0].numpy().copy(),
+        "grid_is_x": base["grid_is_x"],
+        "grid": base["grid"],
+        "f_before": base["f_before"],
         "f_after": f_after[:, 0].numpy().copy(),
-        "max_abs_change": float((f_after - f_before).abs().max()),
+        "max_abs_change": float((f_after - base["f_t"]).abs().max()),
         "invariance_error": invariance_error(model, scales, grid),
-        "u_norm0": float(nu0[neuron]),
-        "a_norm0": float(na0[neuron]),
+        "u_norm0": base["u_norm0"],
+        "a_norm0": base["a_norm0"],
         "u_norm": float(nu1[neuron]),
         "a_norm": float(na1[neuron]),
         "v_norm": float(path_norm(moved)[layer][neuron].detach()),
         "v_change": float((v1 - v0).abs().max()),
-        "delta0": float(imbalance(model)[layer][neuron].detach()),
+        "delta0": base["delta0"],
         "delta": float(imbalance(moved)[layer][neuron].detach()),
-        "rho0": float(log_scale(model)[layer][neuron].detach()),
+        "rho0": base["rho0"],
         "rho": float(log_scale(moved)[layer][neuron].detach()),
-        "s_balanced": float(balancing_scales(model)[layer][neuron].log()),
-        "theta_sq": theta_sq,
-        "loss": loss,
-        "grad_norm": grad_norm,
+        "s_balanced": base["s_balanced"],
+        "theta_sq": theta_sq_along(base, s),
+        "loss": base["loss"],
+        "grad_norm": float(grad_norm_along(base, s)),
         "lambda_max": lam,
         "all_u_norm": nu1.numpy().copy(),
         "all_a_norm": na1.numpy().copy(),
-        "active_fraction": float(active_fraction(model, x, layer)[neuron]),
+        "active_fraction": base["active_fraction"],
     }
 
 
@@ -200,6 +283,13 @@ def _neuron_vectors_of(model: nn.Module, layer: int):
 
     u, a = neuron_vectors(model)[layer]
     return u.detach(), a.detach()
+
+
+def _check_s_values(s_values) -> np.ndarray:
+    s_values = np.asarray(s_values, dtype=float)
+    if s_values.ndim != 1 or s_values.size == 0 or not np.isfinite(s_values).all():
+        raise ValueError(f"s_values: expected a non-empty 1-D array of finite numbers, got {s_values!r}")
+    return s_values
 
 
 def orbit_profile(
@@ -212,30 +302,27 @@ def orbit_profile(
     layer: int = 0,
     sharpness: bool = True,
     hessian_iters: int = LIVE_HESSIAN_ITERS,
+    base: dict | None = None,
 ) -> dict:
     """‖θ‖², ‖∇L‖ and λ_max (None if ``sharpness`` is False) along the orbit, at each s in ``s_values``.
 
-    Returns {"s", "theta_sq", "grad_norm", "lambda_max"} as numpy arrays (λ_max by Lanczos, as in
-    :func:`orbit_state`).
+    Returns {"s", "theta_sq", "grad_norm", "lambda_max"} as numpy arrays: ‖θ‖², ‖∇L‖ in closed form
+    (:func:`theta_sq_along`, :func:`grad_norm_along`), λ_max by Lanczos at every s (:func:`lambda_max_at`).
     """
     layer, neuron = _check_neuron(model, layer, neuron)
-    x = as_input(model, x)
-    y = as_target(model, y, x.shape[0])
-    s_values = np.asarray(s_values, dtype=float)
-    if s_values.ndim != 1 or s_values.size == 0 or not np.isfinite(s_values).all():
-        raise ValueError(f"s_values: expected a non-empty 1-D array of finite numbers, got {s_values!r}")
-    theta_sq, grad_norm, lam = [], [], []
-    for s in s_values:
-        moved = rescale(model, neuron_scales(model, neuron, float(s), layer))
-        theta_sq.append(float(sum((p.detach() ** 2).sum() for p in moved.parameters())))
-        grad_norm.append(_loss_and_grad_norm(moved, x, y)[1])
-        if sharpness:
-            lam.append(top_hessian_eigenvalue(moved, x, y, iters=hessian_iters))
+    s_values = _check_s_values(s_values)
+    if base is None:
+        base = orbit_base(model, x, y, neuron, layer=layer)
+    lam = None
+    if sharpness:
+        lam = np.array(
+            [lambda_max_at(model, x, y, neuron, float(s), layer=layer, iters=hessian_iters) for s in s_values]
+        )
     return {
         "s": s_values,
-        "theta_sq": np.array(theta_sq),
-        "grad_norm": np.array(grad_norm),
-        "lambda_max": np.array(lam) if sharpness else None,
+        "theta_sq": np.atleast_1d(theta_sq_along(base, s_values)),
+        "grad_norm": np.atleast_1d(grad_norm_along(base, s_values)),
+        "lambda_max": lam,
     }
 
 
