@@ -17,7 +17,7 @@ import torch
 
 import gaugelab as gl
 from gaugelab.widgets import envcheck
-from gaugelab.widgets.orbit import OrbitExplorer, neuron_scales, orbit_profile, orbit_state
+from gaugelab.widgets.orbit import OrbitExplorer, neuron_scales, orbit_profile, orbit_state, shape_centre
 
 
 @pytest.fixture(scope="module")
@@ -177,6 +177,18 @@ def test_bad_input_names_the_argument(setup):
         orbit_state(dead, x, y, 1, 0.5)
 
 
+def _centre(fig):
+    sh = fig.layout.shapes[0]
+    return shape_centre(sh.x0, sh.x1, sh.y0, sh.y1)
+
+
+def _drop_at(fig, u, a, k=1.2):
+    """What the browser sends when the circle is dropped centred on (u, a)."""
+    fig.plotly_relayout(
+        {"shapes[0].x0": u / k, "shapes[0].x1": u * k, "shapes[0].y0": a / k, "shapes[0].y1": a * k}
+    )
+
+
 def _count_messages(fig):
     sent = []
     send = fig._send_update_msg
@@ -193,18 +205,17 @@ def test_widget_slider_moves_only_the_point_and_lambda_waits(setup, monkeypatch)
     f_shown = np.array(fig.data[2].y)
     nu, na = _norms_by_hand(model, 2)
     assert u0 == pytest.approx(nu, rel=1e-13)
-    assert fig.layout.shapes[0].xanchor == pytest.approx(nu, rel=1e-13)
+    assert _centre(fig) == pytest.approx((nu, na), rel=1e-13)
     assert ex.fig._config["edits"]["shapePosition"] is True
     sent = _count_messages(fig)
     ex.slider.value = 1.0  # runs the observer, as a browser drag would
     assert fig.data[7].x[0] == pytest.approx(nu * math.e, rel=1e-12)
     assert fig.data[7].y[0] == pytest.approx(na / math.e, rel=1e-12)
-    assert fig.layout.shapes[0].xanchor == pytest.approx(nu * math.e, rel=1e-12)
-    assert fig.layout.shapes[0].yanchor == pytest.approx(na / math.e, rel=1e-12)
+    assert _centre(fig) == pytest.approx((nu * math.e, na / math.e), rel=1e-12)
     # one message; the function panel is not resent, no title relayout
     assert len(sent) == 1
     assert set(sent[0]["trace_indexes"]) == {7, 11}
-    assert set(sent[0]["relayout_data"]) == {"shapes.0.xanchor", "shapes.0.yanchor"}
+    assert set(sent[0]["relayout_data"]) == {"shapes.0.x0", "shapes.0.x1", "shapes.0.y0", "shapes.0.y1"}
     assert fig.layout.title.text == title0
     np.testing.assert_array_equal(np.array(fig.data[2].y), f_shown)
     assert ex.state["max_abs_change"] < 1e-13  # measured on the moved model all the same
@@ -263,16 +274,15 @@ def test_dragging_the_point_projects_it_onto_its_orbit(setup):
     f_shown = np.array(ex.fig.data[2].y)
     # dropped off the orbit: s = 0.7 along it, then 0.1 across it (both norms × e^0.1)
     u, a = nu * math.exp(0.7 + 0.1), na * math.exp(-0.7 + 0.1)
-    ex.fig.plotly_relayout({"shapes[0].xanchor": u, "shapes[0].yanchor": a})  # what the browser sends
+    _drop_at(ex.fig, u, a)  # what the browser sends
     assert ex.slider.value == pytest.approx(0.7, abs=1e-12)
     assert ex.state["s"] == pytest.approx(0.7, abs=1e-12)
-    assert ex.fig.layout.shapes[0].xanchor == pytest.approx(nu * math.exp(0.7), rel=1e-12)  # back on it
-    assert ex.fig.layout.shapes[0].yanchor == pytest.approx(na * math.exp(-0.7), rel=1e-12)
+    assert _centre(ex.fig) == pytest.approx((nu * math.exp(0.7), na * math.exp(-0.7)), rel=1e-12)  # on it
     np.testing.assert_array_equal(np.array(ex.fig.data[2].y), f_shown)
     # dropped at the same s again, off the orbit: snapped back although the slider does not move
-    ex.fig.plotly_relayout({"shapes[0].xanchor": u * 1.3, "shapes[0].yanchor": a * 1.3})
+    _drop_at(ex.fig, u * 1.3, a * 1.3)
     assert ex.slider.value == pytest.approx(0.7, abs=1e-12)
-    assert ex.fig.layout.shapes[0].xanchor == pytest.approx(nu * math.exp(0.7), rel=1e-12)
+    assert _centre(ex.fig) == pytest.approx((nu * math.exp(0.7), na * math.exp(-0.7)), rel=1e-12)
     # beyond the slider's end: clipped to s_max
     ex.drag_to(nu * math.exp(10), na * math.exp(-10))
     assert ex.slider.value == pytest.approx(3.0)

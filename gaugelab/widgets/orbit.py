@@ -405,8 +405,8 @@ def readout_html(state: dict, start: dict) -> str:
 # ----------------------------------------------------------------------------------------------
 
 _C_BEFORE, _C_AFTER, _C_ORBIT, _C_GREY = "#7fb2e5", "#d62728", "#1f77b4", "#b0b0b0"
-#: Half the size in pixels of the draggable point (a plotly shape anchored at the current point).
-DRAG_RADIUS_PX = 8
+#: Radius of the draggable point, as a fraction of the orbit plane's log10 axis range (≈ 8 px).
+DRAG_RADIUS_DEC = 0.03
 #: Trace indexes of :func:`orbit_figure`.
 T_DATA, T_F0, T_F, T_OTHERS, T_ORBIT, T_DIAG, T_START, T_NOW = range(8)
 T_PROFILE, T_MARKERS, T_SSTAR = (8, 9, 10), 11, 12
@@ -442,26 +442,33 @@ def _sstar_line(state: dict, profile: dict) -> tuple[list, list]:
     return [state["s_balanced"]] * 2, [lo / 1.3, hi * 1.3]
 
 
-def drag_shape(state: dict) -> dict:
-    """The draggable red point of the orbit plane: a circle of fixed pixel size anchored at
-    (‖u_j‖, ‖a_j‖); plotly moves its anchor when it is dragged (config edits.shapePosition)."""
-    r = DRAG_RADIUS_PX
+def drag_shape(state: dict, span: float = 3.5) -> dict:
+    """The draggable red point of the orbit plane: a circle centred on (‖u_j‖, ‖a_j‖) spanning a
+    fixed factor in both norms, i.e. a fixed size on the log–log axes (:data:`DRAG_RADIUS_DEC`
+    of the axis range). plotly moves x0, x1, y0, y1 together when it is dragged (config
+    edits.shapePosition); the centre is their geometric mean (:func:`shape_centre`)."""
+    lo, hi = orbit_plane_range(state, span)
+    k = 10 ** (DRAG_RADIUS_DEC * (hi - lo))
+    u, a = state["u_norm"], state["a_norm"]
     return dict(
         type="circle",
         xref="x2",
         yref="y2",
-        xsizemode="pixel",
-        ysizemode="pixel",
-        xanchor=state["u_norm"],
-        yanchor=state["a_norm"],
-        x0=-r,
-        x1=r,
-        y0=-r,
-        y1=r,
+        x0=u / k,
+        x1=u * k,
+        y0=a / k,
+        y1=a * k,
         fillcolor=_C_AFTER,
         line=dict(color="white", width=1.5),
         layer="above",
     )
+
+
+def shape_centre(x0: float, x1: float, y0: float, y1: float, log: bool = True) -> tuple[float, float]:
+    """Centre of a dragged circle shape: geometric means on log axes, arithmetic on linear ones."""
+    if log:
+        return math.sqrt(x0 * x1), math.sqrt(y0 * y1)
+    return 0.5 * (x0 + x1), 0.5 * (y0 + y1)
 
 
 #: plotly config of the figure: shapes can be dragged (only the draggable point is a shape).
@@ -609,7 +616,7 @@ def orbit_figure(state: dict, profile: dict | None = None, x=None, y=None, span:
         )
         fig.update_xaxes(title_text="s = log α", row=1, col=3)
         fig.update_yaxes(type="log", row=1, col=3)
-    fig.add_shape(**drag_shape(state))
+    fig.add_shape(**drag_shape(state, span))
     fig.update_layout(
         title=dict(text=_title(state), font=dict(size=13)),
         height=400,
@@ -775,7 +782,7 @@ class OrbitExplorer:
         self.dropdown.observe(lambda ch: self._switch(ch["new"]), names="value")
         self.balance_button.on_click(self._on_balance)
         self.reset_button.on_click(lambda _b: setattr(self.slider, "value", 0.0))
-        self.fig.layout.shapes[0].on_change(self._on_drag, "xanchor", "yanchor")
+        self.fig.layout.shapes[0].on_change(self._on_drag, "x0", "x1", "y0", "y1")
         hint = widgets.HTML(
             "<span style='font-size:12px;color:#555'>drag the slider, press ← →, or drag the red point"
             + ("; λ_max updates when you let go" if self.sharpness else "")
@@ -863,7 +870,8 @@ class OrbitExplorer:
         self.neuron = neuron
         self.state = st = self._compute(neuron, s)
         traces = {T_NOW: {"x": [st["u_norm"]], "y": [st["a_norm"]]}}
-        layout = {"shapes[0].xanchor": st["u_norm"], "shapes[0].yanchor": st["a_norm"]}
+        shape = drag_shape(st, self.span)
+        layout = {f"shapes[0].{k}": shape[k] for k in ("x0", "x1", "y0", "y1")}
         profile = self.profile() if not self.compact else None
         if new_neuron:
             ou_, oa_ = other_neurons(st)
@@ -955,11 +963,11 @@ class OrbitExplorer:
             self.slider.value = s
         return self.state
 
-    def _on_drag(self, _shape, xanchor, yanchor) -> None:
-        if self._quiet or xanchor is None or yanchor is None:
+    def _on_drag(self, _shape, x0, x1, y0, y1) -> None:
+        if self._quiet or None in (x0, x1, y0, y1):
             return
         try:
-            self.drag_to(float(xanchor), float(yanchor))
+            self.drag_to(*shape_centre(float(x0), float(x1), float(y0), float(y1)))
         except (TypeError, ValueError):  # dragged off the positive quadrant: back onto the orbit
             self.update(s=self.slider.value)
 
