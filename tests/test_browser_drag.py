@@ -45,7 +45,8 @@ GEOMETRY_JS = r"""() => {
   const mid = (p, q) => log ? Math.sqrt(p * q) : (p + q) / 2;
   return {cx: mid(shape.x0, shape.x1), cy: mid(shape.y0, shape.y1),
           shape_px: [sh.x + sh.width / 2, sh.y + sh.height / 2],
-          paths: traces.map(t => [...t.querySelectorAll('path.js-line')].map(p => p.getAttribute('d')).join('|')),
+          paths: traces.map(t => [...t.querySelectorAll('path.js-line')]
+              .map(p => p.getAttribute('d')).join('|')),
           points: traces.map(t => [...t.querySelectorAll('.point')].map(p => {
               const r = p.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; }))};
 }"""
@@ -134,13 +135,59 @@ def test_drag_the_orbit_point(lab_server, browser):  # noqa: F811
         s2 = _wait_for(page, lambda: (v := _readout_s(page)) != s and v)
         assert s2 == pytest.approx(s + 0.05, abs=1e-9)
         # λ_max arrives once the input rests (never a stale number presented as current)
-        text = _wait_for(page, lambda: "pending" not in (t := page.locator(".widget-html-content").last.inner_text()) and t)
+        text = _wait_for(
+            page, lambda: "pending" not in (t := page.locator(".widget-html-content").last.inner_text()) and t
+        )
         assert text and "λ_max" in text
     except Exception:
         page.screenshot(path=str(ART / "orbit_failure.png"))
         raise
     finally:
         (ART / "orbit_console.json").write_text(json.dumps(plog.js_errors()))
+        page.close()
+        if rel:
+            lab_server.shutdown_sessions(rel)
+    assert not plog.js_errors(), plog.js_errors()
+
+
+def _slider_values(page) -> list[float]:
+    return [float(t.strip()) for t in page.locator(".widget-slider .widget-readout").all_inner_texts()]
+
+
+def test_drag_the_landscape_start_point(lab_server, browser):  # noqa: F811
+    ART.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page()
+    page.set_default_timeout(60_000)
+    plog = lab.PageLog(page)
+    rel = None
+    try:
+        rel = _open(page, lab_server, LANDSCAPE_CELL, "landscape_drag")
+        g0 = page.evaluate(GEOMETRY_JS)
+        a0, w0 = _slider_values(page)[:2]
+        assert (g0["cx"], g0["cy"]) == pytest.approx((a0, w0), abs=1e-9)
+        # scatter traces only (the contour is trace 0 of the figure): the × is the last one,
+        # plain GD (figure trace 5) is number 4
+        assert math.dist(g0["shape_px"], g0["points"][-1][0]) <= 1.5  # the ring is on the × marker
+        page.screenshot(path=str(ART / "landscape_before.png"))
+        _drag(page, 70, 60)  # right and down: off the orbit a·w = 1
+        vals = _wait_for(page, lambda: (v := _slider_values(page))[0] != a0 and v)
+        page.wait_for_timeout(1000)
+        g1 = page.evaluate(GEOMETRY_JS)
+        page.screenshot(path=str(ART / "landscape_after.png"))
+        assert vals and vals[0] > a0 and vals[1] < w0, vals  # both sliders followed
+        assert g1["cx"] * g1["cy"] == pytest.approx(a0 * w0, rel=1e-9)  # still on its orbit
+        assert math.dist(g1["shape_px"], g1["points"][-1][0]) <= 1.5  # ring and × together
+        assert g1["paths"][4] != g0["paths"][4]  # the GD path starts from the new point
+        # the keyboard still works on the η slider
+        lr0 = _slider_values(page)[2]
+        page.locator(".widget-slider .noUi-handle").nth(2).focus()
+        page.keyboard.press("ArrowRight")
+        lr1 = _wait_for(page, lambda: (v := _slider_values(page)[2]) != lr0 and v)
+        assert lr1 == pytest.approx(lr0 + 0.01, abs=1e-9)
+    except Exception:
+        page.screenshot(path=str(ART / "landscape_failure.png"))
+        raise
+    finally:
         page.close()
         if rel:
             lab_server.shutdown_sessions(rel)

@@ -310,7 +310,8 @@ def test_compact_demo_has_one_slider_and_no_sharpness(setup):
     assert len([c for c in ex.widget.children[0].children if hasattr(c, "step")]) == 1
     ex.slider.value = -2.0
     assert ex.fig.data[7].x[0] == pytest.approx(ex.state["u_norm0"] * math.exp(-2), rel=1e-12)
-    assert "λ_max(∇²L)" not in ex.readout.value
+    assert "λ_max" not in ex.readout.value
+    assert "s = log α = -2.00" in ex.readout.value and "max |f′ − f|" in ex.readout.value
     assert not ex.lambda_idle.pending
 
 

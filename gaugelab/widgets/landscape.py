@@ -263,6 +263,7 @@ class LandscapeWidget:
         self._cache: dict[tuple, tuple[ToyRun, ToyRun]] = {}
         self.cache_size = cache_size
         self._quiet = False
+        self._exact: tuple[float, float] | None = None
         self.readout = widgets.HTML()
         self.fig = self._build_figure()
         self.fig._config = {"edits": {"shapePosition": True}, "displaylogo": False}
@@ -397,8 +398,22 @@ class LandscapeWidget:
         r = DRAG_RADIUS
         return {"x0": a - r, "x1": a + r, "y0": w - r, "y1": w + r}
 
+    def start(self) -> tuple[float, float]:
+        """(a₀, w₀): the sliders' values, or the exact point a drag left on the orbit while the
+        sliders show it rounded to their step (the browser sends the rounded value back)."""
+        a, w = self.a0.value, self.w0.value
+        if self._exact is not None and (a, w) == tuple(self._snapped(self._exact)):
+            return self._exact
+        return a, w
+
+    def _snapped(self, point) -> list[float]:
+        return [
+            round(min(max(round(v / sl.step) * sl.step, sl.min), sl.max), 9)
+            for v, sl in zip(point, (self.a0, self.w0))
+        ]
+
     def _update(self, fig, first: bool = False) -> None:
-        a0, w0, lr, lam = (s.value for s in self.sliders)
+        (a0, w0), lr, lam = self.start(), self.lr.value, self.lam.value
         key = (a0, w0)
         self.runs = plain, soft = self.compute(a0, w0, lr, lam)
         traces = {
@@ -442,6 +457,12 @@ class LandscapeWidget:
     def _on_slider(self, change) -> None:
         if self._quiet:
             return
+        if self._exact is not None:
+            i = 0 if change["owner"] is self.a0 else 1 if change["owner"] is self.w0 else None
+            if i is not None and change["new"] == self._snapped(self._exact)[i]:
+                return  # the browser echoing the dragged point rounded to the slider's step
+            if i is not None:
+                self._exact = None
         self._last_moved = next(i for i, s in enumerate(self.sliders) if s is change["owner"])
         self._run(change["new"])
 
@@ -460,6 +481,7 @@ class LandscapeWidget:
             self.a0.value, self.w0.value = a_new, w_new
         finally:
             self._quiet = False
+        self._exact = (a_new, w_new)
         self._drawn_start = None  # redraw the point on its orbit even if it did not move
         self._last_moved = 0
         self._run(None)

@@ -400,6 +400,15 @@ def readout_html(state: dict, start: dict) -> str:
     )
 
 
+def compact_readout_html(state: dict) -> str:
+    """The one-line readout of the compact demo: s, the largest change of f, ρ_j."""
+    return (
+        f"<div style='font-size:12.5px;font-family:monospace'>neuron {state['neuron']}: "
+        f"s = log α = {state['s']:+.2f}, max |f′ − f| on the grid = {_fmt(state['max_abs_change'])}, "
+        f"ρ_j = {state['rho']:+.2f} (ρ_j⁰ + 2s), ‖u_j‖·‖a_j‖ = {_fmt(state['v_norm'], 6)}</div>"
+    )
+
+
 # ----------------------------------------------------------------------------------------------
 # the figure (pure: state in, plotly figure out)
 # ----------------------------------------------------------------------------------------------
@@ -413,10 +422,7 @@ T_PROFILE, T_MARKERS, T_SSTAR = (8, 9, 10), 11, 12
 
 
 def _title(state: dict) -> str:
-    return (
-        f"neuron {state['neuron']}: drag the slider or the red point along its orbit — f stays put, "
-        f"ρ_j⁰ = {state['rho0']:+.2f}"
-    )
+    return f"neuron {state['neuron']}: drag the slider or the red point — f stays put"
 
 
 def other_neurons(state: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -773,7 +779,7 @@ class OrbitExplorer:
         )
         self.balance_button = widgets.Button(description="balance (s = s*)", tooltip="move onto δ_j = 0")
         self.reset_button = widgets.Button(description="reset (s = 0)")
-        self.readout = widgets.HTML(readout_html(self.state, self._start(self.neuron)))
+        self.readout = widgets.HTML(self._readout_value(self.state))
         self.fig = go.FigureWidget(self.figure())
         self.fig._config = dict(FIG_CONFIG)
         self._move = LatestWins(lambda s: self.update(s=s))
@@ -789,7 +795,7 @@ class OrbitExplorer:
             + "</span>"
         )
         if self.compact:
-            self.widget = widgets.VBox([widgets.HBox([self.slider, hint]), self.fig])
+            self.widget = widgets.VBox([widgets.HBox([self.slider, hint]), self.fig, self.readout])
         else:
             # the slider first (the first slider of the page, which the browser test moves); the
             # readout right under the figure, so that all of it fits a 1400×900 window
@@ -825,6 +831,11 @@ class OrbitExplorer:
             st["lambda_max"] = self._lam.get(self._key(neuron, s))
             st["lambda_pending"] = st["lambda_max"] is None
         return st
+
+    def _readout_value(self, st: dict) -> str:
+        if self.compact:
+            return compact_readout_html(st)
+        return readout_html(st, self._start(st["neuron"]))
 
     def _start(self, neuron: int) -> dict:
         return self._compute(neuron, 0.0)
@@ -896,7 +907,7 @@ class OrbitExplorer:
             restyle(self.fig, traces, layout)
         finally:
             self._quiet = False
-        self.readout.value = readout_html(st, self._start(neuron))
+        self.readout.value = self._readout_value(st)
         if self.sharpness and (st["lambda_pending"] or np.isnan(profile["lambda_max"]).any()):
             self.lambda_idle.poke()
         return st
@@ -933,7 +944,7 @@ class OrbitExplorer:
         st["lambda_pending"] = st["lambda_max"] is None
         profile = self.profile()
         restyle(self.fig, {T_MARKERS: {"x": [st["s"]] * 3, "y": _profile_markers(st, profile)}})
-        self.readout.value = readout_html(st, self._start(st["neuron"]))
+        self.readout.value = self._readout_value(st)
 
     def _on_slider(self, change) -> None:
         if not self._quiet:
