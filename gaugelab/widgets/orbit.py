@@ -738,6 +738,7 @@ class OrbitExplorer:
             neuron = int(torch.where(usable, v, torch.full_like(v, -1.0)).argmax())
         self.neuron = _check_neuron(self.model, self.layer, neuron)[1]
         self._bases: dict[int, dict] = {}
+        self._starts: dict[int, dict] = {}
         self._lam: dict[tuple[int, float], float] = {}
         self.s_grid = np.linspace(-self.s_max, self.s_max, self.profile_points)
         self._quiet = False
@@ -838,7 +839,14 @@ class OrbitExplorer:
         return readout_html(st, self._start(st["neuron"]))
 
     def _start(self, neuron: int) -> dict:
-        return self._compute(neuron, 0.0)
+        """The state at s = 0 (cached per neuron; its λ_max filled in once known)."""
+        if neuron not in self._starts:
+            self._starts[neuron] = self._compute(neuron, 0.0)
+        st = self._starts[neuron]
+        if self.sharpness and st["lambda_pending"]:
+            st["lambda_max"] = self._lam.get(self._key(neuron, 0.0))
+            st["lambda_pending"] = st["lambda_max"] is None
+        return st
 
     def profile(self, neuron: int | None = None) -> dict | None:
         """‖θ‖², ‖∇L‖ (closed form) and λ_max (the cached Lanczos values, NaN where not yet
