@@ -267,6 +267,22 @@ def test_widget_slider_moves_only_the_point_and_lambda_waits(setup, monkeypatch)
     assert ex.slider.value == 0.0
 
 
+def test_lambda_computed_ahead_makes_later_steps_complete_at_once(setup):
+    model, x, y = setup
+    ex = OrbitExplorer(model, x, y, neuron=2, profile_points=5, s_max=1.0, step=0.25)
+    assert ex.lambda_ahead.pending  # started by the constructor, runs when the kernel is idle
+    ex.lambda_ahead.flush()
+    sent = _count_messages(ex.fig)
+    ex.slider.value = 0.5  # on the slider's grid: already computed, no second redraw needed
+    assert not ex.state["lambda_pending"] and not ex.lambda_idle.pending
+    exact = gl.top_hessian_eigenvalue(gl.rescale(model, neuron_scales(model, 2, 0.5)), x, y, iters=200)
+    assert ex.state["lambda_max"] == pytest.approx(exact, rel=1e-6)
+    assert np.isfinite(ex.fig.data[11].y[2]) and len(sent) == 1
+    ex.dropdown.value = 5  # the other neurons' profiles were computed ahead too
+    assert np.isfinite(np.array(ex.fig.data[10].y, dtype=float)).all()
+    assert not ex.state["lambda_pending"]
+
+
 def test_dragging_the_point_projects_it_onto_its_orbit(setup):
     model, x, y = setup
     ex = OrbitExplorer(model, x, y, neuron=2, profile_points=5, sharpness=False)

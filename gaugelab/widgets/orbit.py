@@ -743,6 +743,7 @@ class OrbitExplorer:
         self.s_grid = np.linspace(-self.s_max, self.s_max, self.profile_points)
         self._quiet = False
         self.lambda_idle = WhenIdle(self._lambda_work, delay=lambda_delay)
+        self.lambda_ahead = WhenIdle(self._lambda_ahead_work, delay=0.0)
         if self.sharpness:  # the first neuron's λ profile now, so the static figure is complete
             for s in self.s_grid:
                 self._lambda(self.neuron, float(s))
@@ -802,6 +803,8 @@ class OrbitExplorer:
             # readout right under the figure, so that all of it fits a 1400×900 window
             more = widgets.HBox([self.dropdown, self.balance_button, self.reset_button])
             self.widget = widgets.VBox([widgets.HBox([self.slider, hint]), more, self.fig, self.readout])
+        if self.sharpness:  # fill the λ cache ahead of the student once the kernel is idle
+            self.lambda_ahead.poke()
 
     # --- computing (no widgets involved) --------------------------------------------------------
     def base(self, neuron: int) -> dict:
@@ -916,8 +919,12 @@ class OrbitExplorer:
         finally:
             self._quiet = False
         self.readout.value = self._readout_value(st)
-        if self.sharpness and (st["lambda_pending"] or np.isnan(profile["lambda_max"]).any()):
-            self.lambda_idle.poke()
+        if self.sharpness:
+            self.lambda_ahead.cancel()
+            if st["lambda_pending"] or np.isnan(profile["lambda_max"]).any():
+                self.lambda_idle.poke()
+            else:
+                self.lambda_ahead.poke()
         return st
 
     def _profile_traces(self, st: dict, profile: dict) -> dict:
@@ -929,7 +936,10 @@ class OrbitExplorer:
 
     def _lambda_work(self):
         """Idle-time work (a generator: one Lanczos run per event-loop turn): λ_max at the current
-        point, shown at once, then the missing points of this neuron's λ profile, drawn at the end."""
+        point, shown at once; the missing points of this neuron's λ profile, drawn when complete.
+        Then :meth:`_lambda_ahead_work` starts: λ_max on the slider's grid near s, the other
+        neurons' profiles and the rest of the grid, so later key steps and neuron switches find
+        it cached and need no second redraw."""
         neuron, s = self.neuron, self.state["s"]
         if self.state.get("lambda_pending"):
             self._lambda(neuron, s)
@@ -945,6 +955,28 @@ class OrbitExplorer:
             traces = self._profile_traces(self.state, profile)
             traces[T_MARKERS] = {"x": [s] * 3, "y": _profile_markers(self.state, profile)}
             restyle(self.fig, traces)
+        self.lambda_ahead.poke()
+
+    def _lambda_ahead_work(self):
+        """Background cache fill (one Lanczos run per event-loop turn, only while input rests)."""
+        neuron, s = self.neuron, self.state["s"]
+        grid = sorted(self.slider_grid(), key=lambda v: abs(v - s))
+        ahead = [(neuron, v) for v in grid[:21]]
+        ahead += [(j, float(v)) for j in self.neurons() if j != neuron for v in self.s_grid]
+        ahead += [(neuron, v) for v in grid[21:]]
+        for j, v in ahead:
+            if self._key(j, v) not in self._lam:
+                self._lambda(j, v)
+                yield
+
+    def slider_grid(self) -> list[float]:
+        """The values the slider can take (multiples of its step in [−s_max, s_max])."""
+        n = int(math.floor(self.s_max / self.step + 1e-9))
+        return [round(k * self.step, 10) for k in range(-n, n + 1)]
+
+    def neurons(self) -> list[int]:
+        """The neurons the dropdown offers."""
+        return [value for _label, value in self.dropdown.options]
 
     def _show_lambda(self) -> None:
         st = self.state
