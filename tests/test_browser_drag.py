@@ -60,6 +60,7 @@ def _open(page, server, cell: str, name: str) -> str:
     nb.cells = [nbformat.v4.new_code_cell(cell.strip())]
     nbformat.write(nb, path)
     rel = path.relative_to(REPO).as_posix()
+    page.set_viewport_size({"width": 1400, "height": 900})  # issue 11 §4: it must fit this window
     page.goto(f"{server.base}/lab/tree/{rel}?reset&token={server.token}")
     page.wait_for_selector(lab.NB_SEL, timeout=60_000)
     end = time.time() + 60
@@ -70,6 +71,11 @@ def _open(page, server, cell: str, name: str) -> str:
     page.keyboard.press("Shift+Enter")
     page.wait_for_selector(".js-plotly-plot .shapelayer path", timeout=120_000)
     page.wait_for_timeout(1500)
+    out = page.locator(lab.WIDGET_OUT_SEL).first
+    out.scroll_into_view_if_needed()
+    box = out.bounding_box()
+    assert box["height"] <= 900 - 120, f"the widget is {box['height']:.0f} px tall: it does not fit 1400×900"
+    assert box["width"] <= 1400, box
     return rel
 
 

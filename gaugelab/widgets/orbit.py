@@ -6,9 +6,12 @@ hence the loss L, stays put (to rounding); the neuron's point slides along its o
 ρ_j ↦ ρ_j + 2s, δ_j = 2‖v_j‖ sinh ρ_j, v_j fixed; ‖θ‖² is smallest on the balanced slice
 s* = ½ log(‖a_j‖/‖u_j‖); ‖∇L‖ and the top Hessian eigenvalue λ_max change.
 
-The computing part is pure (:func:`orbit_state`, :func:`orbit_curve`, :func:`orbit_profile`:
-model and control values in, plain numbers and numpy arrays out), so tests call it without a
-browser. :class:`OrbitExplorer` only wires it to ipywidgets and a plotly ``FigureWidget``.
+The computing part is pure (:func:`orbit_base`, :func:`orbit_state`, :func:`orbit_curve`,
+:func:`orbit_profile`, :func:`project_on_orbit`: model and control values in, plain numbers and
+numpy arrays out), so tests call it without a browser. Along the orbit ‖θ‖² and ‖∇L‖ follow in
+closed form from the s = 0 state (:func:`sq_norm_along_orbit`); λ_max needs a Lanczos run
+(:func:`lambda_max_at`), which the explorer keeps off the drag path (gaugelab.widgets.live).
+:class:`OrbitExplorer` only wires it to ipywidgets and a plotly ``FigureWidget``.
 """
 
 from __future__ import annotations
