@@ -270,7 +270,9 @@ def test_widget_slider_moves_only_the_point_and_lambda_waits(setup, monkeypatch)
 def test_lambda_computed_ahead_makes_later_steps_complete_at_once(setup):
     model, x, y = setup
     ex = OrbitExplorer(model, x, y, neuron=2, profile_points=5, s_max=1.0, step=0.25)
-    assert ex.lambda_ahead.pending  # started by the constructor, runs when the kernel is idle
+    ex.slider.value = 0.25  # the first move starts the work ahead (when the kernel is idle)
+    ex.settle()
+    assert ex.lambda_ahead.pending
     ex.lambda_ahead.flush()
     sent = _count_messages(ex.fig)
     ex.slider.value = 0.5  # on the slider's grid: already computed, no second redraw needed

@@ -806,8 +806,6 @@ class OrbitExplorer:
             # readout right under the figure, so that all of it fits a 1400×900 window
             more = widgets.HBox([self.dropdown, self.balance_button, self.reset_button])
             self.widget = widgets.VBox([widgets.HBox([self.slider, hint]), more, self.fig, self.readout])
-        if self.sharpness:  # fill the λ cache ahead of the student once the kernel is idle
-            self.lambda_ahead.poke()
 
     # --- computing (no widgets involved) --------------------------------------------------------
     def base(self, neuron: int) -> dict:
