@@ -17,7 +17,7 @@ import torch
 
 import gaugelab as gl
 from gaugelab.widgets import envcheck
-from gaugelab.widgets.orbit import OrbitExplorer, neuron_scales, orbit_profile, orbit_state
+from gaugelab.widgets.orbit import OrbitExplorer, neuron_scales, orbit_profile, orbit_state, shape_centre
 
 
 @pytest.fixture(scope="module")
@@ -177,22 +177,60 @@ def test_bad_input_names_the_argument(setup):
         orbit_state(dead, x, y, 1, 0.5)
 
 
-def test_widget_slider_drives_figure_and_readouts(setup):
+def _centre(fig):
+    sh = fig.layout.shapes[0]
+    return shape_centre(sh.x0, sh.x1, sh.y0, sh.y1)
+
+
+def _drop_at(fig, u, a, k=1.2):
+    """What the browser sends when the circle is dropped centred on (u, a)."""
+    fig.plotly_relayout(
+        {"shapes[0].x0": u / k, "shapes[0].x1": u * k, "shapes[0].y0": a / k, "shapes[0].y1": a * k}
+    )
+
+
+def _count_messages(fig):
+    sent = []
+    send = fig._send_update_msg
+    fig._send_update_msg = lambda *a, **k: (sent.append(k), send(*a, **k))
+    return sent
+
+
+def test_widget_slider_moves_only_the_point_and_lambda_waits(setup, monkeypatch):
     model, x, y = setup
     ex = OrbitExplorer(model, x, y, neuron=2, profile_points=9)
     fig = ex.fig
     u0 = fig.data[7].x[0]
     title0 = fig.layout.title.text
+    f_shown = np.array(fig.data[2].y)
     nu, na = _norms_by_hand(model, 2)
     assert u0 == pytest.approx(nu, rel=1e-13)
+    assert _centre(fig) == pytest.approx((nu, na), rel=1e-13)
+    assert ex.fig._config["edits"]["shapePosition"] is True
+    sent = _count_messages(fig)
     ex.slider.value = 1.0  # runs the observer, as a browser drag would
     assert fig.data[7].x[0] == pytest.approx(nu * math.e, rel=1e-12)
     assert fig.data[7].y[0] == pytest.approx(na / math.e, rel=1e-12)
-    assert fig.layout.title.text != title0 and "+1.00" in fig.layout.title.text
+    assert _centre(fig) == pytest.approx((nu * math.e, na / math.e), rel=1e-12)
+    # one message; the function panel is not resent, no title relayout
+    assert len(sent) == 1
+    assert set(sent[0]["trace_indexes"]) == {7, 11}
+    assert set(sent[0]["relayout_data"]) == {"shapes.0.x0", "shapes.0.x1", "shapes.0.y0", "shapes.0.y1"}
+    assert fig.layout.title.text == title0
+    np.testing.assert_array_equal(np.array(fig.data[2].y), f_shown)
+    assert ex.state["max_abs_change"] < 1e-13  # measured on the moved model all the same
     assert "s = log α = +1.000" in ex.readout.value
     assert ex.state["s"] == 1.0 and ex.state["rho"] == pytest.approx(ex.state["rho0"] + 2, abs=1e-12)
     assert list(fig.data[11].x) == [1.0, 1.0, 1.0]
-    np.testing.assert_allclose(fig.data[2].y, fig.data[1].y, atol=1e-13)  # f unchanged on screen too
+    # λ_max is pending, said so, not a stale number; after the idle work it is the exact value
+    assert ex.state["lambda_pending"] and ex.state["lambda_max"] is None
+    assert "pending" in ex.readout.value and ex.lambda_idle.pending
+    assert np.isnan(fig.data[11].y[2])
+    ex.settle()
+    exact = gl.top_hessian_eigenvalue(gl.rescale(model, neuron_scales(model, 2, 1.0)), x, y, iters=200)
+    assert ex.state["lambda_max"] == pytest.approx(exact, rel=1e-6)
+    assert "pending" not in ex.readout.value and not ex.lambda_idle.pending
+    assert np.isfinite(fig.data[11].y[2])
     # the model handed in is never modified
     assert _norms_by_hand(model, 2) == pytest.approx((nu, na), rel=0, abs=0)
 
@@ -200,26 +238,99 @@ def test_widget_slider_drives_figure_and_readouts(setup):
     ex.balance_button.click()
     assert ex.slider.value == pytest.approx(0.5 * math.log(na / nu), abs=1e-12)
     assert abs(ex.state["delta"]) < 1e-12
+    ex.balance_button.click()  # again: nothing moves, nothing is queued
+    assert abs(ex.state["delta"]) < 1e-12
 
-    # another neuron: slider back to 0, its orbit line redrawn
+    # another neuron: slider back to 0, its orbit redrawn, no Lanczos run on the switch
+    import gaugelab.widgets.orbit as orbit_mod
+
+    calls = []
+    real = orbit_mod.top_hessian_eigenvalue
+    monkeypatch.setattr(
+        orbit_mod, "top_hessian_eigenvalue", lambda *a, **k: (calls.append(1), real(*a, **k))[1]
+    )
     orbit_before = np.array(fig.data[4].x)
     ex.dropdown.value = 5
+    assert calls == []
     assert ex.slider.value == 0.0 and ex.neuron == 5
-    nu5, _ = _norms_by_hand(model, 5)
+    nu5, na5 = _norms_by_hand(model, 5)
     assert fig.data[6].x[0] == pytest.approx(nu5, rel=1e-13)
     assert not np.allclose(np.array(fig.data[4].x), orbit_before)
+    assert np.isnan(np.array(fig.data[10].y, dtype=float)).all()  # λ profile pending
+    assert ex.state["theta_sq"] == pytest.approx(
+        sum(float((p.detach() ** 2).sum()) for p in model.parameters()), rel=1e-12
+    )
+    ex.settle()
+    assert len(calls) == 9  # the 9 profile points (s = 0 among them)
+    assert np.isfinite(np.array(fig.data[10].y, dtype=float)).all()
     ex.reset_button.click()
     assert ex.slider.value == 0.0
+
+
+def test_lambda_computed_ahead_makes_later_steps_complete_at_once(setup):
+    model, x, y = setup
+    ex = OrbitExplorer(model, x, y, neuron=2, profile_points=5, s_max=1.0, step=0.25)
+    ex.slider.value = 0.25  # the first move starts the work ahead (when the kernel is idle)
+    ex.settle()
+    assert ex.lambda_ahead.pending
+    ex.lambda_ahead.flush()
+    sent = _count_messages(ex.fig)
+    ex.slider.value = 0.5  # on the slider's grid: already computed, no second redraw needed
+    assert not ex.state["lambda_pending"] and not ex.lambda_idle.pending
+    exact = gl.top_hessian_eigenvalue(gl.rescale(model, neuron_scales(model, 2, 0.5)), x, y, iters=200)
+    assert ex.state["lambda_max"] == pytest.approx(exact, rel=1e-6)
+    assert np.isfinite(ex.fig.data[11].y[2]) and len(sent) == 1
+    ex.dropdown.value = 5  # the other neurons' profiles were computed ahead too
+    assert np.isfinite(np.array(ex.fig.data[10].y, dtype=float)).all()
+    assert not ex.state["lambda_pending"]
+
+
+def test_dragging_the_point_projects_it_onto_its_orbit(setup):
+    model, x, y = setup
+    ex = OrbitExplorer(model, x, y, neuron=2, profile_points=5, sharpness=False)
+    nu, na = _norms_by_hand(model, 2)
+    f_shown = np.array(ex.fig.data[2].y)
+    # dropped off the orbit: s = 0.7 along it, then 0.1 across it (both norms × e^0.1)
+    u, a = nu * math.exp(0.7 + 0.1), na * math.exp(-0.7 + 0.1)
+    _drop_at(ex.fig, u, a)  # what the browser sends
+    assert ex.slider.value == pytest.approx(0.7, abs=1e-12)
+    assert ex.state["s"] == pytest.approx(0.7, abs=1e-12)
+    assert _centre(ex.fig) == pytest.approx((nu * math.exp(0.7), na * math.exp(-0.7)), rel=1e-12)  # on it
+    np.testing.assert_array_equal(np.array(ex.fig.data[2].y), f_shown)
+    # dropped at the same s again, off the orbit: snapped back although the slider does not move
+    _drop_at(ex.fig, u * 1.3, a * 1.3)
+    assert ex.slider.value == pytest.approx(0.7, abs=1e-12)
+    assert _centre(ex.fig) == pytest.approx((nu * math.exp(0.7), na * math.exp(-0.7)), rel=1e-12)
+    # beyond the slider's end: clipped to s_max
+    ex.drag_to(nu * math.exp(10), na * math.exp(-10))
+    assert ex.slider.value == pytest.approx(3.0)
+    # nonsense coordinates are refused by name, the state does not move
+    with pytest.raises(ValueError, match=r"^u:"):
+        ex.drag_to(-1.0, 1.0)
+    assert ex.slider.value == pytest.approx(3.0)
+
+
+def test_bad_explorer_arguments_are_named(setup):
+    model, x, y = setup
+    with pytest.raises(ValueError, match=r"^step:"):
+        OrbitExplorer(model, x, y, step=0)
+    with pytest.raises(ValueError, match=r"^profile_points:"):
+        OrbitExplorer(model, x, y, profile_points=2)
+    with pytest.raises(ValueError, match=r"^s_max:"):
+        OrbitExplorer(model, x, y, s_max=float("inf"))
 
 
 def test_compact_demo_has_one_slider_and_no_sharpness(setup):
     model, x, y = setup
     ex = gl.widgets.orbit_demo(model, x, y)
     assert ex.profile() is None and ex.state["lambda_max"] is None
-    assert ex.widget.children[0].children == (ex.slider,)
+    assert ex.widget.children[0].children[0] is ex.slider
+    assert len([c for c in ex.widget.children[0].children if hasattr(c, "step")]) == 1
     ex.slider.value = -2.0
     assert ex.fig.data[7].x[0] == pytest.approx(ex.state["u_norm0"] * math.exp(-2), rel=1e-12)
-    assert "λ_max(∇²L)" not in ex.readout.value
+    assert "λ_max" not in ex.readout.value
+    assert "s = log α = -2.00" in ex.readout.value and "max |f′ − f|" in ex.readout.value
+    assert not ex.lambda_idle.pending
 
 
 # --- environment check ----------------------------------------------------------------------

@@ -20,14 +20,18 @@ import math
 from dataclasses import dataclass
 
 import ipywidgets as widgets
+import numpy as np
 import plotly.graph_objects as go
 import torch
 from torch import nn
 
 import gaugelab as gl
 from gaugelab._check import finite_number, nonnegative_number, positive_number
+from gaugelab.widgets.live import LatestWins, WhenIdle, as_array, restyle
+from gaugelab.widgets.orbit import shape_centre
 
 LIM = 3.0  # the plotted square [−LIM, LIM]²
+DRAG_RADIUS = 0.13  # radius of the draggable ring around the start point, in units of a and w
 
 
 _finite = finite_number
@@ -204,8 +208,35 @@ def describe(run: ToyRun, label: str) -> str:
     return text
 
 
+def project_on_toy_orbit(a0: float, w0: float, a: float, w: float, a_range=(-2.5, 2.5), w_range=(0.1, 2.5)):
+    """The point (a0 e^{−s}, w0 e^{s}) of the orbit a·w = a0·w0 nearest to (a, w) (Euclidean in
+    the (a, w) plane), among the points inside ``a_range`` × ``w_range`` (the sliders' ranges).
+    On the degenerate orbit a0 = 0 (the w axis) it is (0, w) with w clipped."""
+    a0, w0, a, w = (_finite(v, n) for v, n in ((a0, "a0"), (w0, "w0"), (a, "a"), (w, "w")))
+    if w0 <= 0:
+        raise ValueError(f"w0: expected w0 > 0 (the slider's range), got {w0!r}")
+    if a0 == 0:
+        return 0.0, float(min(max(w, w_range[0]), w_range[1]))
+    s = np.linspace(-6.0, 6.0, 6001)
+    pa, pw = a0 * np.exp(-s), w0 * np.exp(s)
+    inside = (pa >= a_range[0]) & (pa <= a_range[1]) & (pw >= w_range[0]) & (pw <= w_range[1])
+    d2 = np.where(inside, (pa - a) ** 2 + (pw - w) ** 2, np.inf)
+    k = int(np.argmin(d2))
+    return float(pa[k]), float(pw[k])
+
+
+#: Trace indexes of the landscape figure.
+L_CONTOUR, L_DIAG, L_MINIMA, L_ORBIT, L_CONSERVED, L_PLAIN, L_SOFT, L_START = range(8)
+
+
 class LandscapeWidget:
-    """Sliders a0, w0, η, λ over the loss contours of the scalar toy, with two GD paths.
+    """Sliders a0, w0, η, λ over the loss contours of the scalar toy, with two GD paths; the start
+    point (the × in a red ring) can be dragged, and stays on its orbit a·w = a0·w0 (the nearest
+    point of the hyperbola, :func:`project_on_toy_orbit`): the a₀, w₀ sliders follow.
+
+    What runs on a step (gaugelab.widgets.live): the two descents (cached per slider values, and the
+    neighbouring slider values are computed ahead while the input is idle, one per event-loop
+    turn), then one ``batch_update`` of the traces that move (numpy arrays); the title never changes.
 
     Attributes: ``fig`` (FigureWidget), ``a0``, ``w0``, ``lr``, ``lam`` (FloatSliders), ``readout``
     (HTML), ``widget`` (the whole app), ``runs`` ((plain GD, GD + penalty) :class:`ToyRun`).
@@ -219,41 +250,87 @@ class LandscapeWidget:
         lam: float = 0.5,
         y: float = 1.0,
         steps: int = 80,
+        cache_size: int = 512,
     ):
         self.y = _finite(y, "y")
         self.steps = steps
-        slider = dict(continuous_update=True, readout_format=".2f")
+        slider = dict(continuous_update=True, readout_format=".2f", layout=widgets.Layout(width="300px"))
         self.a0 = widgets.FloatSlider(value=a0, min=-2.5, max=2.5, step=0.05, description="a₀", **slider)
         self.w0 = widgets.FloatSlider(value=w0, min=0.1, max=2.5, step=0.05, description="w₀", **slider)
         self.lr = widgets.FloatSlider(value=lr, min=0.01, max=1.2, step=0.01, description="η", **slider)
         self.lam = widgets.FloatSlider(value=lam, min=0.0, max=2.0, step=0.05, description="λ", **slider)
+        self.sliders = (self.a0, self.w0, self.lr, self.lam)
+        self._cache: dict[tuple, tuple[ToyRun, ToyRun]] = {}
+        self.cache_size = cache_size
+        self._quiet = False
+        self._exact: tuple[float, float] | None = None
         self.readout = widgets.HTML()
         self.fig = self._build_figure()
+        self.fig._config = {"edits": {"shapePosition": True}, "displaylogo": False}
         self._static = go.Figure(self.fig.to_dict())
-        for s in (self.a0, self.w0, self.lr, self.lam):
-            s.observe(self._on_change, names="value")
+        self.prefetch = WhenIdle(self._prefetch_work, delay=0.0)
+        self._run = LatestWins(lambda _v: self._on_change())
+        for s in self.sliders:
+            s.observe(self._on_slider, names="value")
+        self.fig.layout.shapes[0].on_change(self._on_drag, "x0", "x1", "y0", "y1")
+        hint = widgets.HTML(
+            "<span style='font-size:12px;color:#555'>drag the sliders, press ← →, or drag the start "
+            "point (red ring): it stays on its orbit a·w = a₀w₀</span>"
+        )
         self.widget = widgets.VBox(
-            [widgets.HBox([self.a0, self.w0]), widgets.HBox([self.lr, self.lam]), self.readout, self.fig]
+            [widgets.HBox([self.a0, self.w0, self.lr, self.lam]), hint, self.fig, self.readout]
         )
 
+    # --- computing ------------------------------------------------------------------------------
+    @staticmethod
+    def _key(a0, w0, lr, lam) -> tuple:
+        return tuple(round(float(v), 9) for v in (a0, w0, lr, lam))
+
     def compute(self, a0: float, w0: float, lr: float, lam: float) -> tuple[ToyRun, ToyRun]:
-        """(plain GD on L, GD on L + R_λ) from (a0, w0)."""
-        key = (a0, w0, lr)
-        if getattr(self, "_plain_key", None) == key:  # moving λ alone reuses the plain-GD path
-            plain = self._plain
+        """(plain GD on L, GD on L + R_λ) from (a0, w0) (cached; the plain path is shared by all λ)."""
+        key = self._key(a0, w0, lr, lam)
+        if key in self._cache:
+            return self._cache[key]
+        plain_key = self._key(a0, w0, lr, 0.0)
+        if plain_key in self._cache:
+            plain = self._cache[plain_key][0]
             soft = toy_descent(a0, w0, lr, lam, self.steps, self.y) if lam > 0 else plain
         elif lam > 0:
             plain, soft = toy_descents(a0, w0, lr, [0.0, lam], self.steps, self.y)
+            self._store(plain_key, (plain, plain))
         else:
             plain = soft = toy_descent(a0, w0, lr, 0.0, self.steps, self.y)
-        self._plain_key, self._plain = key, plain
+        self._store(key, (plain, soft))
         return plain, soft
 
+    def _store(self, key, value) -> None:
+        if len(self._cache) >= self.cache_size:
+            self._cache.pop(next(iter(self._cache)))
+        self._cache[key] = value
+
+    def neighbours(self) -> list[tuple]:
+        """The slider values one step away from the current ones (each slider alone), the last
+        moved slider's two neighbours first."""
+        vals = [s.value for s in self.sliders]
+        order = sorted(range(4), key=lambda i: i != getattr(self, "_last_moved", 0))
+        out = []
+        for i in order:
+            s = self.sliders[i]
+            for d in (1, -1):
+                v = round(vals[i] + d * s.step, 9)
+                if s.min <= v <= s.max:
+                    out.append(tuple(v if k == i else vals[k] for k in range(4)))
+        return out
+
+    def _prefetch_work(self):
+        for vals in self.neighbours():
+            if self._key(*vals) not in self._cache:
+                self.compute(*vals)
+                yield
+
+    # --- figure ---------------------------------------------------------------------------------
     def _title(self) -> str:
-        return (
-            f"L = ½(a·w − {self.y:g})² from (a₀, w₀) = ({self.a0.value:.2f}, {self.w0.value:.2f}), "
-            f"η = {self.lr.value:.2f}, λ = {self.lam.value:.2f}"
-        )
+        return f"L = ½(a·w − {self.y:g})²: orbits a·w = const (dashed), GD paths from the start point"
 
     def _build_figure(self) -> go.FigureWidget:
         a, w, loss = loss_grid(self.y, n=81)
@@ -291,43 +368,133 @@ class LandscapeWidget:
         fig.add_scatter(
             mode="lines+markers", marker=dict(size=3), line=dict(color="#ff7f0e"), name="GD on L + R_λ"
         )
-        fig.add_scatter(mode="markers", marker=dict(size=12, color="black", symbol="x"), name="start")
+        fig.add_scatter(
+            mode="markers", marker=dict(size=12, color="black", symbol="x"), name="start (drag it)"
+        )
+        fig.add_shape(
+            type="circle",
+            xref="x",
+            yref="y",
+            **self._ring(self.a0.value, self.w0.value),
+            line=dict(color="#d62728", width=2.5),
+            fillcolor="rgba(214,39,40,0.15)",
+            layer="above",
+        )
         fig.update_layout(
             title=dict(text=self._title(), font=dict(size=13)),
             xaxis=dict(title="a (outgoing)", range=[-LIM, LIM], constrain="domain"),
             yaxis=dict(title="w (incoming)", range=[-LIM, LIM], scaleanchor="x"),
-            height=520,
+            height=500,
             width=760,
-            margin=dict(l=60, r=20, t=50, b=50),
+            margin=dict(l=60, r=20, t=40, b=50),
             legend=dict(font=dict(size=10), x=1.12, y=1),
         )
-        self._update(fig)
+        self._update(fig, first=True)
         return fig
 
-    def _update(self, fig) -> None:
-        a0, w0, lr, lam = self.a0.value, self.w0.value, self.lr.value, self.lam.value
+    @staticmethod
+    def _ring(a: float, w: float) -> dict:
+        """x0, x1, y0, y1 of the draggable ring around the start point (radius ``DRAG_RADIUS``)."""
+        r = DRAG_RADIUS
+        return {"x0": a - r, "x1": a + r, "y0": w - r, "y1": w + r}
+
+    def start(self) -> tuple[float, float]:
+        """(a₀, w₀): the sliders' values, or the exact point a drag left on the orbit while the
+        sliders show it rounded to their step (the browser sends the rounded value back)."""
+        a, w = self.a0.value, self.w0.value
+        if self._exact is not None and (a, w) == tuple(self._snapped(self._exact)):
+            return self._exact
+        return a, w
+
+    def _snapped(self, point) -> list[float]:
+        return [
+            round(min(max(round(v / sl.step) * sl.step, sl.min), sl.max), 9)
+            for v, sl in zip(point, (self.a0, self.w0))
+        ]
+
+    def _update(self, fig, first: bool = False) -> None:
+        (a0, w0), lr, lam = self.start(), self.lr.value, self.lam.value
+        key = (a0, w0)
         self.runs = plain, soft = self.compute(a0, w0, lr, lam)
-        ox, oy = orbit_curve(a0 * w0)
-        cx, cy = imbalance_curve(a0, w0)
-        fig.data[3].update(x=ox, y=oy)
-        fig.data[4].update(x=cx, y=cy)
-        fig.data[5].update(x=plain.a.tolist(), y=plain.w.tolist())
-        fig.data[6].update(x=soft.a.tolist(), y=soft.w.tolist(), visible=lam > 0)
-        fig.data[7].update(x=[a0], y=[w0])
-        fig.layout.title.text = self._title()
+        traces = {
+            L_PLAIN: {"x": plain.a.numpy(), "y": plain.w.numpy()},
+            L_SOFT: {"x": soft.a.numpy(), "y": soft.w.numpy(), "visible": lam > 0},
+        }
+        layout = {}
+        if first or key != getattr(self, "_drawn_start", None):
+            ox, oy = orbit_curve(a0 * w0)
+            cx, cy = imbalance_curve(a0, w0)
+            traces.update(
+                {
+                    L_ORBIT: {"x": ox, "y": oy},
+                    L_CONSERVED: {"x": cx, "y": cy},
+                    L_START: {"x": [a0], "y": [w0]},
+                }
+            )
+            layout = {f"shapes[0].{k}": v for k, v in self._ring(a0, w0).items()}
+            self._drawn_start = key
+        self._quiet = True
+        try:
+            if first:  # the figure is being built: no widget messages yet
+                for k, props in traces.items():
+                    fig.data[k].update({n: (as_array(v) if n in ("x", "y") else v) for n, v in props.items()})
+                fig.layout.shapes[0].update(**self._ring(a0, w0))
+            else:
+                restyle(fig, traces, layout)
+        finally:
+            self._quiet = False
         lines = [describe(plain, "GD on L")]
         lines.append(
             describe(soft, f"GD on L + R_λ (λ = {lam:.2f})") if lam > 0 else "<b>λ = 0</b>: penalty off"
         )
         lines.append(
-            f"balanced minimum: a² + w² = 2|y| = {2 * abs(self.y):g}; "
-            f"GD is stable near a minimum only if η < 2/(a² + w²)"
+            f"from (a₀, w₀) = ({a0:.2f}, {w0:.2f}), η = {lr:.2f}: balanced minimum a² + w² = 2|y| = "
+            f"{2 * abs(self.y):g}; GD is stable near a minimum only if η < 2/(a² + w²)"
         )
         self.readout.value = "<br>".join(lines)
 
+    # --- wiring ---------------------------------------------------------------------------------
+    def _on_slider(self, change) -> None:
+        if self._quiet:
+            return
+        if self._exact is not None:
+            i = 0 if change["owner"] is self.a0 else 1 if change["owner"] is self.w0 else None
+            if i is not None and change["new"] == self._snapped(self._exact)[i]:
+                return  # the browser echoing the dragged point rounded to the slider's step
+            if i is not None:
+                self._exact = None
+        self._last_moved = next(i for i, s in enumerate(self.sliders) if s is change["owner"])
+        self._run(change["new"])
+
     def _on_change(self, _change=None) -> None:
-        with self.fig.batch_update():
-            self._update(self.fig)
+        self._update(self.fig)
+        self.prefetch.poke()
+
+    def drag_to(self, a: float, w: float) -> tuple[float, float]:
+        """What dropping the start point at (a, w) does: the nearest point of its orbit a·w = a₀w₀
+        (:func:`project_on_toy_orbit`) becomes the start; both sliders follow, one redraw."""
+        a_new, w_new = project_on_toy_orbit(
+            self.a0.value, self.w0.value, a, w, (self.a0.min, self.a0.max), (self.w0.min, self.w0.max)
+        )
+        self._quiet = True
+        try:
+            self.a0.value, self.w0.value = a_new, w_new
+        finally:
+            self._quiet = False
+        self._exact = (a_new, w_new)
+        self._drawn_start = None  # redraw the point on its orbit even if it did not move
+        self._last_moved = 0
+        self._run(None)
+        return a_new, w_new
+
+    def _on_drag(self, _shape, x0, x1, y0, y1) -> None:
+        if self._quiet or None in (x0, x1, y0, y1):
+            return
+        try:
+            self.drag_to(*shape_centre(float(x0), float(x1), float(y0), float(y1), log=False))
+        except (TypeError, ValueError):
+            self._drawn_start = None
+            self._run(None)
 
     def show_static(self) -> None:
         """Show the initial figure as a static plotly figure (+ PNG), readable without a kernel."""

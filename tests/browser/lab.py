@@ -317,15 +317,18 @@ STATE_JS = r"""([nbSel, widgetSel, plotlySel]) => {
 }"""
 
 # Fingerprint of one widget output: a hash of every plotly plot's data paths/images and texts
-# (titles, ticks, annotations), and the widget's visible text (readouts, labels).
+# (titles, ticks, annotations), marker positions (plotly moves a marker by its transform, not its
+# path), shapes, and the widget's visible text (readouts, labels).
 WIDGET_FP_JS = r"""([sel, i, skipSlider]) => {
   const h = s => { let x = 5381; for (let k = 0; k < s.length; k++) x = ((x << 5) + x + s.charCodeAt(k)) | 0;
                    return (x >>> 0).toString(16) + ':' + s.length; };
   const o = document.querySelectorAll(sel)[i];
   if (!o) return null;
   const plots = [...o.querySelectorAll('.js-plotly-plot')].map(p => h(
-      [...p.querySelectorAll('.main-svg .plot path, .main-svg .plot image, .main-svg .plot text')]
-        .map(e => e.getAttribute('d') || e.getAttribute('href') || e.textContent || '').join('|') + '#' +
+      [...p.querySelectorAll('.main-svg .plot path, .main-svg .plot image, .main-svg .plot text, ' +
+                             '.main-svg .shapelayer path')]
+        .map(e => (e.getAttribute('d') || e.getAttribute('href') || e.textContent || '') +
+                  (e.getAttribute('transform') || '')).join('|') + '#' +
       [...p.querySelectorAll('.main-svg text')].map(e => e.textContent).join('|')));
   const clone = o.cloneNode(true);
   if (skipSlider !== null) clone.querySelectorAll('.widget-slider')[skipSlider]?.remove();
