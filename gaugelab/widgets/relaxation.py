@@ -274,6 +274,8 @@ class RelaxationPlayer:
         self._frame_runner = LatestWins(self._on_frame)
         self._params_runner.observe(self.lam).observe(self.lr)
         self._frame_runner.observe(self.frame)
+        for w, width in ((self.lam, "270px"), (self.lr, "270px"), (self.frame, "300px")):
+            w.layout.width = width
         self.widget = widgets.VBox(
             [
                 widgets.HBox([self.lam, self.lr, self.play, self.frame]),
@@ -397,7 +399,7 @@ class RelaxationPlayer:
             xaxis_range=[0, self.horizon],
             yaxis_range=[-span, span],
             height=420,
-            width=1000,
+            width=920,
             margin=dict(l=60, r=20, t=40, b=45),
             legend=dict(font=dict(size=10)),
         )
