@@ -180,8 +180,10 @@ def test_equivariance_app_curves_and_slider():
     c = app.curves(1.0)
     assert c["Path-SGD"][1].max() < 1e-12 and c["GD"][1][-1] > 1e-4
     assert app.widget is not None
+    title0 = app.fig.layout.title.text
     app.slider.value = 1.0
-    assert "s = 1.00" in app.fig.layout.title.text and "Path-SGD" in app.readout.value
+    assert "s = 1.00" in app.readout.value and "Path-SGD" in app.readout.value
+    assert np.array_equal(app.fig.data[0].y, c["GD"][1]) and app.fig.layout.title.text == title0
 
 
 def test_teleport_app_keeps_f_and_slider_updates():
@@ -196,3 +198,8 @@ def test_teleport_app_keeps_f_and_slider_updates():
     assert app.widget is not None
     app.slider.value = 5
     assert list(app.fig.data[1].x) == [5] and "step 5" in app.html.value
+    other = list(app.tracks)[1]
+    app.toggle.value = other
+    tr = app.tracks[other]
+    assert np.array_equal(app.fig.data[0].y, tr.objective) and app.fig.data[1].y[0] == tr.objective[5]
+    assert np.allclose(app.fig.data[2].y, tr.rho[5]) and other in app.html.value
