@@ -181,6 +181,10 @@ def test_equivariance_app_curves_and_slider():
     assert c["Path-SGD"][1].max() < 1e-12 and c["GD"][1][-1] > 1e-4
     assert app.widget is not None
     title0 = app.fig.layout.title.text
+    assert app.slider.value == 1.0 and app.fig.data[0].name == "GD (s = 1.0)"
+    app.slider.value = 0.0
+    assert "s = 0.00" in app.readout.value and app.fig.data[0].name == "GD (s = 0.0)"
+    assert np.all(np.asarray(app.fig.data[0].y) == FLOOR)
     app.slider.value = 1.0
     assert "s = 1.00" in app.readout.value and "Path-SGD" in app.readout.value
     assert np.array_equal(app.fig.data[0].y, c["GD"][1]) and app.fig.layout.title.text == title0

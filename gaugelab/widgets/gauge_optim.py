@@ -89,7 +89,7 @@ class EquivarianceApp:
 
         fig = go.Figure()
         for name, (steps, gap) in self.curves(self.spread).items():
-            fig.add_trace(go.Scatter(x=steps, y=gap, mode="lines", name=name))
+            fig.add_trace(go.Scatter(x=steps, y=gap, mode="lines", name=self._label(name)))
         fig.update_layout(
             title="two gauge-equivalent starts θ and α·θ: how far apart do their functions drift?",
             xaxis_title="step",
@@ -101,14 +101,19 @@ class EquivarianceApp:
         )
         return fig
 
+    def _label(self, name: str) -> str:
+        """Legend entry: the optimiser and the spread its curve was run at (the title is fixed)."""
+        return f"{name} (s = {self.spread:.1f})"
+
     def show_static(self):
         show(self.figure())
 
     def _on_change(self, spread=None):
         self.spread = float(self.slider.value)
         with self.fig.batch_update():
-            for trace, (steps, gap) in zip(self.fig.data, self.curves(self.spread).values()):
+            for trace, (name, (steps, gap)) in zip(self.fig.data, self.curves(self.spread).items()):
                 trace.x, trace.y = np.asarray(steps, dtype=float), np.asarray(gap, dtype=float)
+                trace.name = self._label(name)
         self.readout.value = self.summary(self.spread)
 
     @property
