@@ -217,6 +217,7 @@ def test_relaxation_player_reacts_to_its_controls():
     assert np.allclose(player.fig.data[10].y, player.run.delta[k].numpy())
     assert list(player.fig.data[0].y) == lines
     assert f"step {k} of" in player.readout.value
+    assert player.fig.data[11].name.startswith(f"now: t = {float(player.run.t[k]):.2f}")
     # a step past the penalty's stability limit: reported, nothing non-finite plotted
     player.lam.value = 0.1
     player.lr.value = 0.6

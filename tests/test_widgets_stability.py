@@ -97,7 +97,7 @@ def test_figure_and_sliders_update(net):
     app.rho_slider.value = 2.0
     assert list(app.fig.data[2].x) == [2.0]
     assert app.fig.data[2].y[0] == pytest.approx(app.lam_max[-1])
-    assert "ρ = +2.00" in app.readout.value
+    assert "ρ = +2.00" in app.readout.value and app.fig.data[2].name.startswith("chosen point ρ = +2.00")
     old = list(app.fig.data[3].y)
     app.lr_slider.value = 10 ** (math.log10(app.lr) + 0.6)
     assert app.fig.data[1].y[0] == pytest.approx(2 / app.lr_slider.value)
@@ -201,7 +201,7 @@ def test_teleport_app_keeps_f_and_slider_updates():
         assert st["function_change"] < 1e-12 and st["rho"].shape == (8,)
     assert app.widget is not None
     app.slider.value = 5
-    assert list(app.fig.data[1].x) == [5] and "step 5" in app.html.value
+    assert list(app.fig.data[1].x) == [5] and "step 5" in app.html.value and app.fig.data[1].name == "step 5"
     other = list(app.tracks)[1]
     app.toggle.value = other
     tr = app.tracks[other]

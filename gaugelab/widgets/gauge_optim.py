@@ -194,7 +194,7 @@ class TeleportApp:
         )
         fig.add_trace(go.Scatter(y=tr.objective, mode="lines", name="J"), 1, 1)
         fig.add_trace(
-            go.Scatter(x=[st["k"]], y=[st["J"]], mode="markers", marker_size=12, name="step k"), 1, 1
+            go.Scatter(x=[st["k"]], y=[st["J"]], mode="markers", marker_size=12, name=f"step {st['k']}"), 1, 1
         )
         fig.add_trace(go.Bar(y=st["rho"], name="ρ_j"), 1, 2)
         fig.update_yaxes(type="log", row=1, col=1)
@@ -220,6 +220,7 @@ class TeleportApp:
             if new_track:
                 self.fig.data[0].y = np.asarray(tr.objective, dtype=float)
             self.fig.data[1].x, self.fig.data[1].y = np.array([st["k"]], dtype=float), np.array([st["J"]])
+            self.fig.data[1].name = f"step {st['k']}"  # legend entry (restyle), the title is fixed
             self.fig.data[2].y = np.asarray(st["rho"], dtype=float)
         self.html.value = self.readout(st)
 

@@ -388,7 +388,7 @@ class RelaxationPlayer:
         fig.add_scatter(
             mode="lines",
             line=dict(color="grey", width=1),
-            showlegend=False,
+            showlegend=True,
             hoverinfo="skip",
             y=np.array([-span, span]),
         )
@@ -418,7 +418,11 @@ class RelaxationPlayer:
     def _place(self, fig, k: int) -> None:
         t = float(self.run.t[k])
         fig.data[2 * self.width].update(x=np.full(self.width, t), y=self.run.delta[k].numpy())
-        fig.data[2 * self.width + 1].x = np.array([t, t])
+        cursor = fig.data[2 * self.width + 1]
+        cursor.x = np.array([t, t])
+        cursor.name = (
+            f"now: t = {t:.2f}<br>λ = {self.run.lam:.2f}, η = {self.run.lr:.2f}"  # legend, no relayout
+        )
 
     def _sync_controls(self) -> None:
         """Play and the time slider are off after a divergence (the readout says why)."""

@@ -141,6 +141,11 @@ def title(state: RunState) -> str:
     return f"ρ = {state.rho:+.2f}, η = {state.lr:.3g}: {state.verdict.split(':')[0].split(' (')[0]}"
 
 
+def point_name(state: RunState) -> str:
+    """Legend entry of the chosen point: where it is and with which step (the title is fixed)."""
+    return f"chosen point ρ = {state.rho:+.2f}, η = {state.lr:.3g}"
+
+
 #: The figure's fixed title (the values and the verdict are in the readout, so a move relayouts nothing).
 FIGURE_TITLE = "Sharpness along the orbit (left) and GD from the chosen point (right)"
 
@@ -163,7 +168,7 @@ def build_figure(rhos, lam_max, state: RunState):
         1,
     )
     fig.add_trace(
-        go.Scatter(x=[state.rho], y=[state.lam_max], mode="markers", name="chosen point", marker_size=12),
+        go.Scatter(x=[state.rho], y=[state.lam_max], mode="markers", name=point_name(state), marker_size=12),
         1,
         1,
     )
@@ -189,6 +194,7 @@ def update_figure(fig, state: RunState) -> None:
         fig.data[1].y = np.full(2, 2 / state.lr)
         fig.data[2].x = np.array([state.rho])
         fig.data[2].y = np.array([state.lam_max])
+        fig.data[2].name = point_name(state)
         fig.data[3].x = np.asarray(state.steps, dtype=float)
         fig.data[3].y = np.asarray(state.loss, dtype=float)
 
