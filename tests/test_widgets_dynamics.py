@@ -23,6 +23,7 @@ from gaugelab.widgets.relaxation import (
     closed_form_imbalance,
     demo_model,
     penalty_descent,
+    penalty_descent_batch,
     step_at_frame,
 )
 
@@ -200,25 +201,69 @@ def test_relaxation_player_reacts_to_its_controls():
     title0, readout0 = player.fig.layout.title.text, player.readout.value
     player.lam.value = 1.5
     assert list(player.fig.data[0].y) != y0
-    assert player.fig.layout.title.text != title0 and "1.50" in player.fig.layout.title.text
-    assert player.readout.value != readout0
+    assert "λ = 1.50" in player.readout.value and "λ = 1.50" not in readout0
+    assert player.fig.layout.title.text == title0  # no relayout per step: the values are in the readout
     # closed-form traces follow λ too and match the recomputed run
     closed = closed_form_imbalance(player.model, 1.5, player.run.t)
     assert np.allclose(player.fig.data[5].y, closed[:, 0].numpy())
     # the time slider and the play control only move the markers
     lines = list(player.fig.data[0].y)
-    player.play.value = 40
-    assert player.frame.value == 40
+    # play drives the time slider in the browser (jslink: no kernel round trip per frame)
+    assert player.play_link.source == (player.play, "value")
+    assert player.play_link.target == (player.frame, "value")
+    player.frame.value = 40
     k = step_at_frame(player.run, 40, player.n_frames, player.horizon)
     assert player.fig.data[10].x[0] == pytest.approx(float(player.run.t[k]))
     assert np.allclose(player.fig.data[10].y, player.run.delta[k].numpy())
     assert list(player.fig.data[0].y) == lines
     assert f"step {k} of" in player.readout.value
+    assert player.fig.data[11].name.startswith(f"now: t = {float(player.run.t[k]):.2f}")
     # a step past the penalty's stability limit: reported, nothing non-finite plotted
+    player.lam.value = 0.1
     player.lr.value = 0.6
+    assert not player.run.diverged and not player.play.disabled and not player.frame.disabled
     player.lam.value = 3.0
     assert "DIVERGED" in player.readout.value
     assert all(np.isfinite(np.asarray(tr.y, dtype=float)).all() for tr in player.fig.data)
+    # after a divergence play and the time slider are off, and the readout says why
+    assert (
+        player.play.disabled
+        and player.frame.disabled
+        and "Play and the time slider are off" in player.readout.value
+    )
+    player.lam.value = 0.1
+    assert not player.run.diverged and not player.play.disabled and not player.frame.disabled
+
+
+def test_batch_runs_are_the_single_runs_and_the_theory_step():
+    """Every member of a side-by-side batch follows the independent per-neuron update of its (λ, η),
+    stops at its own step count, and a diverging member leaves the others untouched."""
+    model = demo_model(width=5, seed=4)
+    limit = gl.lambda_upper_limit(model, 0.2)
+    lams, lrs, steps = [0.3, 1.2, 3 * limit, 0.0], [0.02, 0.05, 0.2, 0.1], [40, 25, 200, 10]
+    runs = penalty_descent_batch(model, lams, lrs, steps)
+    for lam, lr, n, run in zip(lams, lrs, steps, runs):
+        if lam == 3 * limit:
+            assert run.diverged and torch.isfinite(run.delta).all()
+            continue
+        assert not run.diverged and run.steps == n and run.lam == lam and run.lr == lr
+        assert torch.allclose(run.delta, independent_penalty_steps(model, lam, lr, n), rtol=1e-12, atol=1e-12)
+    assert torch.equal(runs[3].delta[-1], runs[3].delta[0])  # λ = 0: nothing moves
+    with pytest.raises(ValueError, match="^lams, lrs, steps"):
+        penalty_descent_batch(model, [0.1, 0.2], [0.1], [5, 5])
+
+
+def test_player_fills_its_rows_and_looks_runs_up():
+    player = RelaxationPlayer(model=demo_model(width=4, seed=1), max_steps=60)
+    assert len(player._runs) == 1  # only the shown run is computed on building
+    player.fill_all_nearby()
+    lam0, lr0 = player.lam.value, player.lr.value
+    assert len(player._runs) == len(player.lam_grid) + len(player.lr_grid) - 1
+    for lam, lr in ((1.25, lr0), (lam0, 0.33)):
+        run, closed = player.lookup(lam, lr)
+        ref = penalty_descent(player.model, lam, lr, player.steps_for(lr))
+        assert torch.allclose(run.delta, ref.delta, rtol=1e-12, atol=1e-12)
+        assert torch.allclose(closed, closed_form_imbalance(player.model, lam, ref.t))
 
 
 def test_landscape_widget_reacts_to_its_controls():

@@ -92,17 +92,40 @@ def test_figure_and_sliders_update(net):
     fig = build_figure(app.rhos, app.lam_max, app.state)
     assert len(fig.data) == 4
     w = app.widget
-    assert w.children[0] is app.rho_slider  # the main (orbit) slider comes first
+    assert w.children[0].children[0] is app.rho_slider  # the main (orbit) slider comes first
+    title0 = app.fig.layout.title.text
     app.rho_slider.value = 2.0
     assert list(app.fig.data[2].x) == [2.0]
     assert app.fig.data[2].y[0] == pytest.approx(app.lam_max[-1])
-    assert "ρ = +2.00" in app.readout.value
+    assert "ρ = +2.00" in app.readout.value and app.fig.data[2].name.startswith("chosen point ρ = +2.00")
     old = list(app.fig.data[3].y)
     app.lr_slider.value = 10 ** (math.log10(app.lr) + 0.6)
     assert app.fig.data[1].y[0] == pytest.approx(2 / app.lr_slider.value)
     assert list(app.fig.data[3].y) != old
     assert app.state.verdict in app.readout.value
-    assert app.fig.layout.title.text.startswith("ρ = +2.00")
+    assert app.fig.layout.title.text == title0  # values and verdict live in the readout, no relayout
+
+
+def test_grid_runs_are_the_runs_gl_train_gives(net):
+    """Every looked-up run equals run_from (gl.train) at that ρ and η: losses and verdict, stable,
+    unstable and diverged alike; an η off the grid is trained on demand."""
+    model, x, y = net
+    app = StabilityApp(model, x, y, n_grid=3, rho_range=(-2, 2), steps=40, lr_step=0.25)
+    verdicts = set()
+    for rho in app.rhos:
+        for lr in app.lr_grid[::3]:
+            got = app.compute(rho, lr)
+            ref = run_from(app.balanced, x, y, rho, lr, app.lam_max[app.index(rho)], steps=40)
+            assert got.verdict == ref.verdict and got.diverged == ref.diverged
+            assert np.array_equal(got.steps, ref.steps)
+            assert np.allclose(got.loss, ref.loss, rtol=1e-9, atol=1e-12)
+            verdicts.add(got.verdict.split()[0])
+    assert {"stable", "diverged"} <= verdicts  # the comparison covers both outcomes
+    n = len(app._runs)
+    off = app.compute(0.0, 0.0123)
+    assert len(app._runs) == n + 1 and off.lr == 0.0123
+    with pytest.raises(ValueError, match="^lr_step"):
+        StabilityApp(model, x, y, n_grid=2, lr_step=0.0)
 
 
 def test_show_static_runs_without_a_browser(net, monkeypatch):
@@ -157,8 +180,14 @@ def test_equivariance_app_curves_and_slider():
     c = app.curves(1.0)
     assert c["Path-SGD"][1].max() < 1e-12 and c["GD"][1][-1] > 1e-4
     assert app.widget is not None
+    title0 = app.fig.layout.title.text
+    assert app.slider.value == 1.0 and app.fig.data[0].name == "GD (s = 1.0)"
+    app.slider.value = 0.0
+    assert "s = 0.00" in app.readout.value and app.fig.data[0].name == "GD (s = 0.0)"
+    assert np.all(np.asarray(app.fig.data[0].y) == FLOOR)
     app.slider.value = 1.0
-    assert "s = 1.00" in app.fig.layout.title.text and "Path-SGD" in app.readout.value
+    assert "s = 1.00" in app.readout.value and "Path-SGD" in app.readout.value
+    assert np.array_equal(app.fig.data[0].y, c["GD"][1]) and app.fig.layout.title.text == title0
 
 
 def test_teleport_app_keeps_f_and_slider_updates():
@@ -172,4 +201,9 @@ def test_teleport_app_keeps_f_and_slider_updates():
         assert st["function_change"] < 1e-12 and st["rho"].shape == (8,)
     assert app.widget is not None
     app.slider.value = 5
-    assert list(app.fig.data[1].x) == [5] and "step 5" in app.html.value
+    assert list(app.fig.data[1].x) == [5] and "step 5" in app.html.value and app.fig.data[1].name == "step 5"
+    other = list(app.tracks)[1]
+    app.toggle.value = other
+    tr = app.tracks[other]
+    assert np.array_equal(app.fig.data[0].y, tr.objective) and app.fig.data[1].y[0] == tr.objective[5]
+    assert np.allclose(app.fig.data[2].y, tr.rho[5]) and other in app.html.value

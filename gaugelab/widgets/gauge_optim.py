@@ -4,7 +4,8 @@
 by GD, Adam and Path-SGD; the curve max_x |f_A(x) − f_B(x)| along training says which optimiser
 keeps the two runs computing the same function. :class:`TeleportApp` (09): the teleportation
 trajectories of :func:`gaugelab.teleport.teleport` (maximise ‖∇L‖², minimise λ_max), scrubbed step
-by step. Both precompute every run when built, so a slider move only indexes arrays.
+by step. Both precompute every run (and every readout) when built, so a slider move only indexes
+arrays and restyles the traces that move (numpy arrays, one ``batch_update``, fixed titles).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import gaugelab as gl
 from gaugelab import optim
 from gaugelab.display import show
 from gaugelab.teleport import teleport
+from gaugelab.widgets.live import LatestWins
 
 #: Plotted instead of an exact 0 on a log axis (and said so in the legend).
 FLOOR = 1e-17
@@ -87,9 +89,9 @@ class EquivarianceApp:
 
         fig = go.Figure()
         for name, (steps, gap) in self.curves(self.spread).items():
-            fig.add_trace(go.Scatter(x=steps, y=gap, mode="lines", name=name))
+            fig.add_trace(go.Scatter(x=steps, y=gap, mode="lines", name=self._label(name)))
         fig.update_layout(
-            title=f"two gauge-equivalent starts, spread s = {self.spread:.2f}",
+            title="two gauge-equivalent starts θ and α·θ: how far apart do their functions drift?",
             xaxis_title="step",
             yaxis_title=f"max |f_A − f_B| (floor {FLOOR:g})",
             yaxis_type="log",
@@ -99,15 +101,19 @@ class EquivarianceApp:
         )
         return fig
 
+    def _label(self, name: str) -> str:
+        """Legend entry: the optimiser and the spread its curve was run at (the title is fixed)."""
+        return f"{name} (s = {self.spread:.1f})"
+
     def show_static(self):
         show(self.figure())
 
-    def _on_change(self, change=None):
+    def _on_change(self, spread=None):
         self.spread = float(self.slider.value)
         with self.fig.batch_update():
-            for trace, (steps, gap) in zip(self.fig.data, self.curves(self.spread).values()):
-                trace.x, trace.y = steps, gap
-            self.fig.layout.title.text = f"two gauge-equivalent starts, spread s = {self.spread:.2f}"
+            for trace, (name, (steps, gap)) in zip(self.fig.data, self.curves(self.spread).items()):
+                trace.x, trace.y = np.asarray(steps, dtype=float), np.asarray(gap, dtype=float)
+                trace.name = self._label(name)
         self.readout.value = self.summary(self.spread)
 
     @property
@@ -120,8 +126,10 @@ class EquivarianceApp:
             self.slider = W.SelectionSlider(
                 options=self.spreads, value=self.spread, description="gauge spread s", continuous_update=True
             )
+            self.slider.layout.width = "420px"
+            self.slider.style.description_width = "110px"
             self.readout = W.HTML(self.summary(self.spread))
-            self.slider.observe(self._on_change, names="value")
+            LatestWins(self._on_change).observe(self.slider)
             self._widget = W.VBox([self.slider, self.readout, self.fig])
         return self._widget
 
@@ -154,6 +162,7 @@ class TeleportApp:
         self.steps = steps
         self.label = next(iter(self.tracks))
         self.k = 0
+        self._states = {(label, k): self.state(label, k) for label in self.tracks for k in range(steps + 1)}
         self._widget = None
         self.fig = None
 
@@ -171,7 +180,7 @@ class TeleportApp:
 
     def readout(self, st) -> str:
         return (
-            f"{self.label}, step {st['k']}: J = {st['J']:.4g}, max|δ_j| = {st['max_delta']:.3g}, "
+            f"<b>{self.label}, step {st['k']}</b>: J = {st['J']:.4g}, max|δ_j| = {st['max_delta']:.3g}, "
             f"max|f_k − f_0| = {st['function_change']:.1e}"
         )
 
@@ -185,27 +194,34 @@ class TeleportApp:
         )
         fig.add_trace(go.Scatter(y=tr.objective, mode="lines", name="J"), 1, 1)
         fig.add_trace(
-            go.Scatter(x=[st["k"]], y=[st["J"]], mode="markers", marker_size=12, name="step k"), 1, 1
+            go.Scatter(x=[st["k"]], y=[st["J"]], mode="markers", marker_size=12, name=f"step {st['k']}"), 1, 1
         )
         fig.add_trace(go.Bar(y=st["rho"], name="ρ_j"), 1, 2)
         fig.update_yaxes(type="log", row=1, col=1)
         fig.update_xaxes(title_text="teleport step", row=1, col=1)
         fig.update_xaxes(title_text="hidden neuron", row=1, col=2)
         fig.update_yaxes(title_text="ρ_j", range=[-5, 5], row=1, col=2)
-        fig.update_layout(title=f"{self.label}: step {st['k']}", height=400, width=900)
+        fig.update_layout(
+            title="teleportation: a walk along the orbit (the function stays fixed, see the readout)",
+            height=400,
+            width=900,
+        )
         return fig
 
     def show_static(self):
         show(self.figure())
 
-    def _on_change(self, change=None):
+    def _on_change(self, _value=None):
+        new_track = self.toggle.value != self.label
         self.label, self.k = self.toggle.value, int(self.slider.value)
-        tr, st = self.tracks[self.label], self.state(self.label, self.k)
+        tr = self.tracks[self.label]
+        st = self._states.get((self.label, self.k)) or self.state(self.label, self.k)
         with self.fig.batch_update():
-            self.fig.data[0].y = tr.objective
-            self.fig.data[1].x, self.fig.data[1].y = [st["k"]], [st["J"]]
-            self.fig.data[2].y = st["rho"]
-            self.fig.layout.title.text = f"{self.label}: step {st['k']}"
+            if new_track:
+                self.fig.data[0].y = np.asarray(tr.objective, dtype=float)
+            self.fig.data[1].x, self.fig.data[1].y = np.array([st["k"]], dtype=float), np.array([st["J"]])
+            self.fig.data[1].name = f"step {st['k']}"  # legend entry (restyle), the title is fixed
+            self.fig.data[2].y = np.asarray(st["rho"], dtype=float)
         self.html.value = self.readout(st)
 
     @property
@@ -215,10 +231,16 @@ class TeleportApp:
             import plotly.graph_objects as go
 
             self.fig = go.FigureWidget(self.figure())
-            self.slider = W.IntSlider(value=self.k, min=0, max=self.steps, description="teleport step")
+            self.slider = W.IntSlider(
+                value=self.k,
+                min=0,
+                max=self.steps,
+                description="teleport step",
+                layout=W.Layout(width="420px"),
+            )
             self.toggle = W.ToggleButtons(options=list(self.tracks), value=self.label)
             self.html = W.HTML(self.readout(self.state(self.label, self.k)))
-            self.slider.observe(self._on_change, names="value")
-            self.toggle.observe(self._on_change, names="value")
-            self._widget = W.VBox([self.slider, self.toggle, self.html, self.fig])
+            runner = LatestWins(self._on_change)
+            runner.observe(self.slider).observe(self.toggle)
+            self._widget = W.VBox([W.HBox([self.slider, self.toggle]), self.html, self.fig])
         return self._widget

@@ -24,12 +24,15 @@ import math
 from dataclasses import dataclass
 
 import ipywidgets as widgets
+import numpy as np
 import plotly.graph_objects as go
 import torch
 from torch import nn
 
 import gaugelab as gl
 from gaugelab._check import nonnegative_number, positive_int, positive_number
+from gaugelab.widgets.live import LatestWins, WhenIdle
+from gaugelab.widgets.threads import one_thread
 
 #: Colours of the neurons' curves (plotly's default qualitative palette).
 PALETTE = ("#636efa", "#ef553b", "#00cc96", "#ab63fa", "#ffa15a", "#19d3f3", "#ff6692", "#b6e880")
@@ -68,51 +71,129 @@ class PenaltyRun:
         return len(self.t) - 1
 
 
+def side_by_side(model: nn.Module, copies: int) -> nn.Sequential:
+    """``copies`` copies of a two-layer net as one wider net: copy b's hidden neurons are neurons
+    b·H … b·H + H − 1, and its output is output block b (the output weight is block-diagonal).
+
+    Each hidden neuron keeps its own (u_j, a_j) (the zero blocks add nothing to ‖a_j‖), so
+    ``gl.imbalance`` of the wide net lists every copy's δ_j and its forward gives every copy's f.
+    """
+    copies = positive_int(copies, "copies")
+    layers = [m for m in model if isinstance(m, nn.Linear)]
+    first, last = layers
+    h, d_out = first.out_features, last.out_features
+    wide_in = nn.Linear(first.in_features, copies * h, bias=first.bias is not None)
+    wide_out = nn.Linear(copies * h, copies * d_out, bias=last.bias is not None)
+    wide_in, wide_out = wide_in.to(first.weight.dtype), wide_out.to(last.weight.dtype)
+    with torch.no_grad():
+        wide_in.weight.copy_(first.weight.repeat(copies, 1))
+        if first.bias is not None:
+            wide_in.bias.copy_(first.bias.repeat(copies))
+        wide_out.weight.copy_(torch.block_diag(*[last.weight] * copies))
+        if last.bias is not None:
+            wide_out.bias.copy_(last.bias.repeat(copies))
+    swap = {id(first): wide_in, id(last): wide_out}
+    return nn.Sequential(*[swap.get(id(m), copy.deepcopy(m)) for m in model])
+
+
+def penalty_descent_batch(model: nn.Module, lams, lrs, steps, probe=None) -> list[PenaltyRun]:
+    """Runs b = 0 … B−1 of :func:`penalty_descent` (λ_b, η_b, steps_b), trained side by side.
+
+    θ_b ← θ_b − η_b ∇R_{λ_b}(θ_b) for every copy at once: one ``gl.gauge_penalty`` (λ = 1) of the
+    :func:`side_by_side` net, one backward, and each copy's neurons stepped by η_b λ_b (R_λ = λ R_1,
+    and R_1 is a sum over neurons, so copies do not interact). A copy stops after its own steps_b
+    or at its divergence (a non-finite δ, or max|δ| above 1e6 (1 + max|δ(0)|)); it is then frozen
+    at its last finite parameters, so nothing non-finite reaches the others.
+    """
+    if len(gl.hidden_layers(model)) != 1:
+        raise ValueError("model: expected a two-layer net (one hidden layer)")
+    lams = [nonnegative_number(v, "lams") for v in lams]
+    lrs = [positive_number(v, "lrs") for v in lrs]
+    steps = list(steps)
+    for v in steps:
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise ValueError(f"steps: expected integers >= 0, got {v!r}")
+    b = len(lams)
+    if not b or len(lrs) != b or len(steps) != b:
+        raise ValueError(
+            f"lams, lrs, steps: expected one value each per run, got {len(lams)}, {len(lrs)}, {len(steps)}"
+        )
+    dtype = next(model.parameters()).dtype
+    if probe is None:
+        probe = torch.linspace(-3, 3, 61, dtype=dtype)[:, None]
+    probe = gl.nets.as_input(model, probe, "probe")
+    wide = side_by_side(model, b)
+    first, last = [m for m in wide if isinstance(m, nn.Linear)]
+    h = first.out_features // b
+    lam_t, lr_t = torch.tensor(lams, dtype=dtype), torch.tensor(lrs, dtype=dtype)
+    remaining = torch.tensor(steps)
+    with torch.no_grad():
+        f0 = wide(probe).reshape(len(probe), b, -1)
+        d0 = gl.flat(gl.imbalance(wide)).reshape(b, h)
+    limit = 1e6 * (1 + float(d0[0].abs().max()))
+    deltas, changes = [d0.clone()], [torch.zeros(b, dtype=dtype)]
+    active = remaining > 0
+    diverged_at = torch.full((b,), -1)
+    last_step = torch.zeros(b, dtype=torch.long)
+    params = [first.weight, last.weight] + [p for p in (first.bias,) if p is not None]
+    for k in range(1, max(steps, default=0) + 1):
+        if not active.any():
+            break
+        rate = torch.where(active, lr_t * lam_t, torch.zeros_like(lr_t)).repeat_interleave(h)
+        grads = torch.autograd.grad(gl.gauge_penalty(wide, 1.0), params)
+        with torch.no_grad():
+            saved = [p.clone() for p in params]
+            first.weight.sub_(rate[:, None] * grads[0])
+            last.weight.sub_(rate[None, :] * grads[1])
+            if first.bias is not None:
+                first.bias.sub_(rate * grads[2])
+            d = gl.flat(gl.imbalance(wide)).reshape(b, h)
+            bad = active & (~torch.isfinite(d).all(1) | (d.abs().amax(1) > limit))
+            if bad.any():  # back to the last finite parameters for those copies
+                cols = bad.repeat_interleave(h)
+                first.weight[cols] = saved[0][cols]
+                last.weight[:, cols] = saved[1][:, cols]
+                if first.bias is not None:
+                    first.bias[cols] = saved[2][cols]
+                diverged_at[bad] = k
+                active &= ~bad
+                d = gl.flat(gl.imbalance(wide)).reshape(b, h)
+            last_step[active] = k
+            deltas.append(d.clone())
+            changes.append((wide(probe).reshape(len(probe), b, -1) - f0).abs().amax((0, 2)))
+            active &= remaining > k
+    delta, change = torch.stack(deltas), torch.stack(changes)
+    runs = []
+    for i in range(b):
+        n = int(last_step[i]) + 1
+        div = int(diverged_at[i])
+        runs.append(
+            PenaltyRun(
+                t=lrs[i] * torch.arange(n, dtype=dtype),
+                delta=delta[:n, i].clone(),
+                function_change=change[:n, i].clone(),
+                lr=lrs[i],
+                lam=lams[i],
+                diverged=div > 0,
+                diverged_step=div if div > 0 else None,
+            )
+        )
+    return runs
+
+
 def penalty_descent(model: nn.Module, lam: float, lr: float, steps: int, probe=None) -> PenaltyRun:
     """GD on R_λ alone: θ_{k+1} = θ_k − η ∇R_λ(θ_k), ∇R_λ by autograd of ``gl.gauge_penalty``.
 
-    ``model`` is not modified. ``probe`` (N, d_in): inputs where |f_t − f_0| is measured (default 61
-    points on [−3, 3]). Divergence (a non-finite parameter, or max|δ| above 1e6 (1 + max|δ(0)|)) stops
-    the run and is reported in the result, never raised.
+    ``model`` (a two-layer net) is not modified. ``probe`` (N, d_in): inputs where |f_t − f_0| is
+    measured (default 61 points on [−3, 3]). Divergence (a non-finite parameter, or max|δ| above
+    1e6 (1 + max|δ(0)|)) stops the run and is reported in the result, never raised. One run of
+    :func:`penalty_descent_batch`.
     """
     lam = nonnegative_number(lam, "lam")
     lr = positive_number(lr, "lr")
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
         raise ValueError(f"steps: expected an integer >= 0, got {steps!r}")
-    model = copy.deepcopy(model)
-    dtype = next(model.parameters()).dtype
-    if probe is None:
-        probe = torch.linspace(-3, 3, 61, dtype=dtype)[:, None]
-    probe = gl.nets.as_input(model, probe, "probe")
-    params = [p for p in model.parameters() if p.requires_grad]
-    with torch.no_grad():
-        f0 = model(probe)
-        d0 = gl.flat(gl.imbalance(model)).clone()
-    limit = 1e6 * (1 + float(d0.abs().max()))
-    deltas, changes = [d0], [0.0]
-    diverged_step = None
-    for k in range(1, steps + 1):
-        grads = torch.autograd.grad(gl.gauge_penalty(model, lam), params, allow_unused=True)
-        with torch.no_grad():
-            for p, g in zip(params, grads):
-                if g is not None:
-                    p.sub_(lr * g)
-            d = gl.flat(gl.imbalance(model))
-            if not torch.isfinite(d).all() or float(d.abs().max()) > limit:
-                diverged_step = k
-                break
-            deltas.append(d.clone())
-            changes.append(float((model(probe) - f0).abs().max()))
-    n = len(deltas)
-    return PenaltyRun(
-        t=lr * torch.arange(n, dtype=dtype),
-        delta=torch.stack(deltas),
-        function_change=torch.tensor(changes, dtype=dtype),
-        lr=lr,
-        lam=lam,
-        diverged=diverged_step is not None,
-        diverged_step=diverged_step,
-    )
+    return penalty_descent_batch(model, [lam], [lr], [steps], probe)[0]
 
 
 def closed_form_imbalance(model: nn.Module, lam: float, t) -> torch.Tensor:
@@ -139,8 +220,14 @@ class RelaxationPlayer:
     """λ and η sliders, a play control and a time slider; δ_j(t) simulated vs closed form.
 
     Attributes: ``fig`` (FigureWidget), ``lam``, ``lr`` (FloatSliders), ``frame`` (IntSlider),
-    ``play`` (ipywidgets.Play, linked to ``frame``), ``readout`` (HTML), ``widget`` (the whole app),
-    ``run`` (the current :class:`PenaltyRun`) and ``closed`` (its closed-form δ_j(t)).
+    ``play`` (ipywidgets.Play, linked to ``frame`` in the browser), ``readout`` (HTML), ``widget``
+    (the whole app), ``run`` (the current :class:`PenaltyRun`) and ``closed`` (its closed-form δ_j(t)).
+
+    Runs are kept once computed: a move to a new (λ, η) computes that run; once the input is idle
+    the kernel computes, a few at a time with :func:`penalty_descent_batch`, every λ of the slider
+    at this η and every η at this λ, so further moves along either slider only look runs up. The
+    time slider and the play control only move the markers and the cursor. A diverged run disables
+    play and the time slider.
     """
 
     def __init__(
@@ -170,43 +257,87 @@ class RelaxationPlayer:
         self.lr = widgets.FloatSlider(
             value=max(lr, lr_min), min=lr_min, max=0.6, step=0.01, description="η", continuous_update=True
         )
+        self.lam_grid = _slider_grid(self.lam)
+        self.lr_grid = _slider_grid(self.lr)
+        self._runs: dict[tuple[float, float], tuple[PenaltyRun, torch.Tensor]] = {}
+        self.chunk = 12
+        self._filler = WhenIdle(self._fill_around, delay=0.3)
         self.frame = widgets.IntSlider(
             value=0, min=0, max=self.n_frames, description="time", continuous_update=True, readout=False
         )
         self.play = widgets.Play(value=0, min=0, max=self.n_frames, step=1, interval=80, description="play")
-        widgets.link((self.play, "value"), (self.frame, "value"))
-        self.readout = widgets.HTML()
+        self.play_link = widgets.jslink((self.play, "value"), (self.frame, "value"))
+        self.readout = widgets.HTML(layout=widgets.Layout(min_height="6.5em"))
         self.fig = self._build_figure()
         self._static = go.Figure(self.fig.to_dict())
-        self.lam.observe(self._on_params, names="value")
-        self.lr.observe(self._on_params, names="value")
-        self.frame.observe(self._on_frame, names="value")
+        self._params_runner = LatestWins(self._on_params)
+        self._frame_runner = LatestWins(self._on_frame)
+        self._params_runner.observe(self.lam).observe(self.lr)
+        self._frame_runner.observe(self.frame)
+        for w, width in ((self.lam, "270px"), (self.lr, "270px"), (self.frame, "300px")):
+            w.layout.width = width
         self.widget = widgets.VBox(
             [
-                widgets.HBox([self.lam, self.lr]),
-                widgets.HBox([self.play, self.frame]),
+                widgets.HBox([self.lam, self.lr, self.play, self.frame]),
                 self.readout,
                 self.fig,
             ]
         )
+        self._sync_controls()
 
     # --- pure parts -------------------------------------------------------------------------
+    def steps_for(self, lr: float) -> int:
+        """Steps that cover the time horizon at step η (at most ``max_steps``)."""
+        return min(self.max_steps, math.ceil(self.horizon / lr - 1e-9))
+
     def compute(self, lam: float, lr: float) -> tuple[PenaltyRun, torch.Tensor]:
         """The trajectory for (λ, η) over the time horizon and its closed form at the same times."""
-        steps = min(self.max_steps, math.ceil(self.horizon / lr - 1e-9))
-        run = penalty_descent(self.model, lam, lr, steps)
+        run = penalty_descent(self.model, lam, lr, self.steps_for(lr))
         return run, closed_form_imbalance(self.model, lam, run.t)
 
-    def _title(self) -> str:
-        return (
-            f"Imbalance relaxation under the penalty alone: λ = {self.lam.value:.2f}, η = {self.lr.value:.2f}"
-        )
+    def lookup(self, lam: float, lr: float) -> tuple[PenaltyRun, torch.Tensor]:
+        """As :meth:`compute` for slider values, from the stored runs (a missing one is computed
+        now; the rest of its λ row and η column once the input is idle, see :meth:`_fill_around`)."""
+        key = (round(float(lam), 6), round(float(lr), 6))
+        if key not in self._runs:
+            self._fill_rows([key])
+        self._around = key
+        self._filler.poke()
+        return self._runs[key]
+
+    def _fill_around(self):
+        """Generator (run by ``WhenIdle``): every λ of the slider at the current η and every η at the
+        current λ, a few runs per event-loop turn, so the next slider moves only look them up."""
+        lam, lr = self._around
+        row = [(v, lr) for v in self.lam_grid] + [(lam, v) for v in self.lr_grid]
+        todo = sorted(
+            (p for p in row if p not in self._runs), key=lambda p: abs(p[0] - lam) + abs(p[1] - lr)
+        )  # nearest first
+        for i in range(0, len(todo), self.chunk):
+            self._fill_rows(todo[i : i + self.chunk])
+            yield
+
+    def fill_all_nearby(self) -> None:
+        """Compute the pending λ row and η column now (what an idle kernel does on its own)."""
+        self._filler.flush()
+
+    def _fill_rows(self, pairs) -> None:
+        pairs = [(round(float(a), 6), round(float(b), 6)) for a, b in pairs]
+        pairs = [p for p in dict.fromkeys(pairs) if p not in self._runs]
+        if not pairs:
+            return
+        lams, lrs = [p[0] for p in pairs], [p[1] for p in pairs]
+        with one_thread():
+            runs = penalty_descent_batch(self.model, lams, lrs, [self.steps_for(v) for v in lrs])
+        for p, run in zip(pairs, runs):
+            self._runs[p] = (run, closed_form_imbalance(self.model, p[0], run.t))
 
     def _readout_html(self, k: int) -> str:
         run, closed = self.run, self.closed
         gap = float((run.delta[: k + 1] - closed[: k + 1]).abs().max())
         factor = 1 - 2 * run.lr * run.lam * self.stiffness
         lines = [
+            f"<b>λ = {run.lam:.2f}, η = {run.lr:.2f}</b> · "
             f"t = {float(run.t[k]):.2f} (step {k} of {run.steps}) · "
             f"max<sub>j</sub> |δ<sub>j</sub>| = {float(run.delta[k].abs().max()):.3g} "
             f"(start {float(self.delta0.abs().max()):.3g})",
@@ -219,13 +350,14 @@ class RelaxationPlayer:
         if run.diverged:
             lines.append(
                 f"<b style='color:#c00'>DIVERGED at step {run.diverged_step}: ηλ is past the penalty's "
-                f"own stability limit; the curves stop at the last finite step.</b>"
+                f"own stability limit; the curves stop at the last finite step. Play and the time "
+                f"slider are off until λ or η is lowered.</b>"
             )
         return "<br>".join(lines)
 
     # --- figure -----------------------------------------------------------------------------
     def _build_figure(self) -> go.FigureWidget:
-        self.run, self.closed = self.compute(self.lam.value, self.lr.value)
+        self.run, self.closed = self.lookup(self.lam.value, self.lr.value)
         fig = go.FigureWidget()
         for j in range(self.width):
             color = PALETTE[j % len(PALETTE)]
@@ -237,7 +369,6 @@ class RelaxationPlayer:
                 hovertemplate=f"neuron {j} (simulated)<br>t=%{{x:.2f}}<br>δ=%{{y:.4f}}<extra></extra>",
             )
         for j in range(self.width):
-            color = PALETTE[j % len(PALETTE)]
             fig.add_scatter(
                 mode="lines",
                 line=dict(color="black", width=1, dash="dot"),
@@ -257,18 +388,19 @@ class RelaxationPlayer:
         fig.add_scatter(
             mode="lines",
             line=dict(color="grey", width=1),
-            showlegend=False,
+            showlegend=True,
             hoverinfo="skip",
-            y=[-span, span],
+            y=np.array([-span, span]),
         )
         fig.update_layout(
-            title=self._title(),
+            title=dict(text="Imbalance relaxation under the penalty alone", font=dict(size=14)),
             xaxis_title="time t = η · step",
             yaxis_title="imbalance δ_j = ‖u_j‖² − ‖a_j‖²",
             xaxis_range=[0, self.horizon],
             yaxis_range=[-span, span],
-            height=430,
-            margin=dict(l=60, r=20, t=50, b=50),
+            height=420,
+            width=920,
+            margin=dict(l=60, r=20, t=40, b=45),
             legend=dict(font=dict(size=10)),
         )
         self._fill(fig)
@@ -277,25 +409,37 @@ class RelaxationPlayer:
         return fig
 
     def _fill(self, fig) -> None:
-        t = self.run.t.tolist()
+        t = self.run.t.numpy()
+        delta, closed = self.run.delta.numpy(), self.closed.numpy()
         for j in range(self.width):
-            fig.data[j].update(x=t, y=self.run.delta[:, j].tolist())
-            fig.data[self.width + j].update(x=t, y=self.closed[:, j].tolist())
-        fig.layout.title.text = self._title()
+            fig.data[j].update(x=t, y=delta[:, j])
+            fig.data[self.width + j].update(x=t, y=closed[:, j])
 
     def _place(self, fig, k: int) -> None:
         t = float(self.run.t[k])
-        fig.data[2 * self.width].update(x=[t] * self.width, y=self.run.delta[k].tolist())
-        fig.data[2 * self.width + 1].x = [t, t]
+        fig.data[2 * self.width].update(x=np.full(self.width, t), y=self.run.delta[k].numpy())
+        cursor = fig.data[2 * self.width + 1]
+        cursor.x = np.array([t, t])
+        cursor.name = (
+            f"now: t = {t:.2f}<br>λ = {self.run.lam:.2f}, η = {self.run.lr:.2f}"  # legend, no relayout
+        )
+
+    def _sync_controls(self) -> None:
+        """Play and the time slider are off after a divergence (the readout says why)."""
+        off = bool(self.run.diverged)
+        if off:
+            self.play.playing = False
+        self.play.disabled = self.frame.disabled = off
 
     # --- observers --------------------------------------------------------------------------
     def _on_params(self, _change=None) -> None:
-        self.run, self.closed = self.compute(self.lam.value, self.lr.value)
+        self.run, self.closed = self.lookup(self.lam.value, self.lr.value)
         k = step_at_frame(self.run, self.frame.value, self.n_frames, self.horizon)
         with self.fig.batch_update():
             self._fill(self.fig)
             self._place(self.fig, k)
         self.readout.value = self._readout_html(k)
+        self._sync_controls()
 
     def _on_frame(self, _change=None) -> None:
         k = step_at_frame(self.run, self.frame.value, self.n_frames, self.horizon)
@@ -308,3 +452,9 @@ class RelaxationPlayer:
         from gaugelab.display import show
 
         show(self._static)
+
+
+def _slider_grid(slider) -> list[float]:
+    """Every value a FloatSlider can take (min + k·step up to max), rounded to 6 decimals."""
+    n = int(round((slider.max - slider.min) / slider.step))
+    return sorted({round(slider.min + k * slider.step, 6) for k in range(n + 1)} | {round(slider.value, 6)})

@@ -24,6 +24,8 @@ from torch import nn
 
 import gaugelab as gl
 from gaugelab.display import show
+from gaugelab.widgets.live import LatestWins
+from gaugelab.widgets.threads import one_thread
 
 
 def orbit_point(balanced: nn.Module, rho: float) -> nn.Module:
@@ -66,24 +68,62 @@ def run_from(
     if not (math.isfinite(lr) and lr > 0):
         raise ValueError(f"lr: expected a positive finite number, got {lr!r}")
     res = gl.train(orbit_point(balanced, rho), x, y, steps=steps, lr=lr, record_every=1)
-    loss = res.loss.numpy()
-    if res.diverged:
-        verdict = f"diverged at step {res.diverged_step} (reported by gl.train)"
-    elif loss.max() > rise_factor * loss[0]:
-        verdict = f"unstable: loss rose ×{loss.max() / loss[0]:.3g}, GD left this point (not diverged)"
-    else:
-        verdict = "stable"
+    return run_state(
+        rho, lr, lam_max, res.steps.numpy(), res.loss.numpy(), res.diverged, res.diverged_step, rise_factor
+    )
+
+
+def verdict(loss: np.ndarray, diverged: bool, diverged_step, rise_factor: float = 2.0) -> str:
+    """ "diverged at step t" (the trainer's report), "unstable" when the loss rose above
+    ``rise_factor`` × its start at some step, else "stable"."""
+    if diverged:
+        return f"diverged at step {diverged_step} (reported by gl.train)"
+    if loss.max() > rise_factor * loss[0]:
+        return f"unstable: loss rose ×{loss.max() / loss[0]:.3g}, GD left this point (not diverged)"
+    return "stable"
+
+
+def run_state(rho, lr, lam_max, steps, loss, diverged, diverged_step, rise_factor=2.0) -> RunState:
+    """A :class:`RunState` from one run's recorded (finite) steps and losses."""
     return RunState(
         rho=float(rho),
         lr=float(lr),
         lam_max=float(lam_max),
         eta_max=2.0 / float(lam_max),
-        steps=res.steps.numpy(),
-        loss=loss,
-        diverged=res.diverged,
-        diverged_step=res.diverged_step,
-        verdict=verdict,
+        steps=np.asarray(steps),
+        loss=np.asarray(loss),
+        diverged=bool(diverged),
+        diverged_step=int(diverged_step) if diverged else None,
+        verdict=verdict(np.asarray(loss), diverged, diverged_step, rise_factor),
     )
+
+
+def runs_on_grid(balanced: nn.Module, x, y, rhos, lrs, *, steps: int = 100) -> list[list[tuple]]:
+    """GD from orbit_point(balanced, ρ) with step η for every ρ in ``rhos`` and η in ``lrs``, as one
+    batched program (:func:`gaugelab.ensemble.ensemble_train`, per member the run ``gl.train``
+    gives). Returns [ρ index][η index] = (steps, losses, diverged, diverged_step), finite part only.
+    """
+    from gaugelab.ensemble import ensemble_train
+
+    models = [orbit_point(balanced, r) for r in rhos for _ in lrs]
+    with one_thread():
+        res = ensemble_train(models, x, y, lr=np.tile(np.asarray(lrs, dtype=float), len(rhos)), steps=steps)
+    out, k = [], 0
+    for _ in rhos:
+        row = []
+        for _ in lrs:
+            ok = res.recorded[k].numpy()
+            row.append(
+                (
+                    res.steps.numpy()[ok],
+                    res.loss[k].numpy()[ok],
+                    bool(res.diverged[k]),
+                    int(res.diverged_step[k]),
+                )
+            )
+            k += 1
+        out.append(row)
+    return out
 
 
 def readout(state: RunState) -> str:
@@ -99,6 +139,15 @@ def readout(state: RunState) -> str:
 
 def title(state: RunState) -> str:
     return f"ρ = {state.rho:+.2f}, η = {state.lr:.3g}: {state.verdict.split(':')[0].split(' (')[0]}"
+
+
+def point_name(state: RunState) -> str:
+    """Legend entry of the chosen point: where it is and with which step (the title is fixed)."""
+    return f"chosen point ρ = {state.rho:+.2f}, η = {state.lr:.3g}"
+
+
+#: The figure's fixed title (the values and the verdict are in the readout, so a move relayouts nothing).
+FIGURE_TITLE = "Sharpness along the orbit (left) and GD from the chosen point (right)"
 
 
 def build_figure(rhos, lam_max, state: RunState):
@@ -119,7 +168,7 @@ def build_figure(rhos, lam_max, state: RunState):
         1,
     )
     fig.add_trace(
-        go.Scatter(x=[state.rho], y=[state.lam_max], mode="markers", name="chosen point", marker_size=12),
+        go.Scatter(x=[state.rho], y=[state.lam_max], mode="markers", name=point_name(state), marker_size=12),
         1,
         1,
     )
@@ -128,7 +177,13 @@ def build_figure(rhos, lam_max, state: RunState):
     fig.update_yaxes(title_text="λ_max", type="log", row=1, col=1)
     fig.update_xaxes(title_text="GD step", row=1, col=2)
     fig.update_yaxes(title_text="loss L", type="log", row=1, col=2)
-    fig.update_layout(title=title(state), height=420, width=900, margin=dict(t=70, l=60, r=20, b=50))
+    fig.update_layout(
+        title=dict(text=FIGURE_TITLE, font=dict(size=14)),
+        height=400,
+        width=920,
+        margin=dict(t=70, l=60, r=20, b=50),
+        legend=dict(orientation="h", y=-0.18, x=0.5, xanchor="center", yanchor="top"),
+    )
     return fig
 
 
@@ -136,12 +191,12 @@ def update_figure(fig, state: RunState) -> None:
     """Write ``state`` into an existing figure (inside one ``batch_update`` when it is a widget)."""
     ctx = fig.batch_update() if hasattr(fig, "batch_update") else nullcontext()
     with ctx:
-        fig.data[1].y = [2 / state.lr] * 2
-        fig.data[2].x = [state.rho]
-        fig.data[2].y = [state.lam_max]
-        fig.data[3].x = state.steps
-        fig.data[3].y = state.loss
-        fig.layout.title.text = title(state)
+        fig.data[1].y = np.full(2, 2 / state.lr)
+        fig.data[2].x = np.array([state.rho])
+        fig.data[2].y = np.array([state.lam_max])
+        fig.data[2].name = point_name(state)
+        fig.data[3].x = np.asarray(state.steps, dtype=float)
+        fig.data[3].y = np.asarray(state.loss, dtype=float)
 
 
 class StabilityApp:
@@ -151,6 +206,11 @@ class StabilityApp:
     gl.balance(model) with all neurons rescaled alike. ``grid = (rhos, lam_max)`` reuses values
     already computed by :func:`sharpness_along_orbit` on gl.balance(model) (then ``rho_range`` and
     ``n_grid`` are ignored).
+
+    Every GD run the sliders can ask for (each ρ of the grid × each η of the slider: 10^(log10 η_min
+    + k·``lr_step``), plus the starting η) is trained once when the app is built, in one batched
+    program (:func:`runs_on_grid`); a slider move only looks a run up. An η set from code off that
+    grid is trained then (``gl.train``, :func:`run_from`) and kept.
     """
 
     def __init__(
@@ -163,6 +223,7 @@ class StabilityApp:
         n_grid: int = 25,
         lr=None,
         lr_range=(1e-3, 2.0),
+        lr_step: float = 0.04,
         steps: int = 100,
         rho: float = 0.0,
         grid=None,
@@ -187,22 +248,56 @@ class StabilityApp:
                 )
         self.step = float(self.rhos[1] - self.rhos[0])
         self.lr_range = (float(lr_range[0]), float(lr_range[1]))
+        if not (0 < self.lr_range[0] < self.lr_range[1] and math.isfinite(self.lr_range[1])):
+            raise ValueError(f"lr_range: expected (low, high) with 0 < low < high, got {lr_range!r}")
+        if not (isinstance(lr_step, (int, float)) and 0 < lr_step <= 1):
+            raise ValueError(f"lr_step: expected a step of log10 η in (0, 1], got {lr_step!r}")
+        self.lr_step = float(lr_step)
         i = self.index(rho)
         self.lr = float(lr) if lr is not None else 0.9 * 2 / float(self.lam_max[i])
+        lo_exp, hi_exp = math.log10(self.lr_range[0]), math.log10(self.lr_range[1])
+        exps = lo_exp + self.lr_step * np.arange(int(math.floor((hi_exp - lo_exp) / self.lr_step + 1e-9)) + 1)
+        self.lr_grid = np.unique(np.append(10.0**exps, self.lr))
+        self._grid_exps = None
+        self._grid_exps = np.array([self._lr_key(v) for v in self.lr_grid])
+        table = runs_on_grid(self.balanced, x, y, self.rhos, self.lr_grid, steps=steps)
+        self._runs = {
+            (ri, self._lr_key(lr_)): run_state(self.rhos[ri], lr_, self.lam_max[ri], *table[ri][li])
+            for ri in range(len(self.rhos))
+            for li, lr_ in enumerate(self.lr_grid)
+        }
         self.state = self.compute(float(self.rhos[i]), self.lr)
         self._widget = None
         self.fig = None
+
+    def _lr_key(self, lr: float) -> float:
+        """η as a lookup key: the log10 of the nearest grid η when within 1e-6 of it (slider values
+        round-trip through the browser), else log10 η itself."""
+        e = math.log10(float(lr))
+        grid = getattr(self, "_grid_exps", None)
+        if grid is not None:
+            j = int(np.argmin(np.abs(grid - e)))
+            if abs(grid[j] - e) < 1e-6:
+                return float(grid[j])
+        return e
 
     def index(self, rho: float) -> int:
         """Index of the grid point nearest to ρ."""
         return int(np.argmin(np.abs(self.rhos - float(rho))))
 
     def compute(self, rho: float, lr: float) -> RunState:
-        """Pure: the run state for slider values (ρ snapped to the grid, η)."""
+        """The run state for slider values (ρ snapped to the grid, η): looked up, or trained once
+        (:func:`run_from`) for an η off the slider's grid."""
+        if not (math.isfinite(lr) and lr > 0):
+            raise ValueError(f"lr: expected a positive finite number, got {lr!r}")
         i = self.index(rho)
-        return run_from(
-            self.balanced, self.x, self.y, float(self.rhos[i]), lr, self.lam_max[i], steps=self.steps
-        )
+        key = (i, self._lr_key(lr))
+        if key not in self._runs:
+            with one_thread():
+                self._runs[key] = run_from(
+                    self.balanced, self.x, self.y, float(self.rhos[i]), lr, self.lam_max[i], steps=self.steps
+                )
+        return self._runs[key]
 
     def figure(self):
         return build_figure(self.rhos, self.lam_max, self.state)
@@ -229,21 +324,23 @@ class StabilityApp:
                 max=float(self.rhos[-1]),
                 step=self.step,
                 description="orbit ρ",
-                continuous_update=False,
+                continuous_update=True,
                 readout_format=".2f",
+                layout=W.Layout(width="420px"),
             )
             self.lr_slider = W.FloatLogSlider(
                 value=self.lr,
                 base=10,
                 min=math.log10(self.lr_range[0]),
                 max=math.log10(self.lr_range[1]),
-                step=0.02,
+                step=self.lr_step,
                 description="step η",
-                continuous_update=False,
+                continuous_update=True,
                 readout_format=".3g",
+                layout=W.Layout(width="420px"),
             )
-            self.readout = W.HTML(readout(self.state))
-            self.rho_slider.observe(self._on_change, names="value")
-            self.lr_slider.observe(self._on_change, names="value")
-            self._widget = W.VBox([self.rho_slider, self.lr_slider, self.readout, self.fig])
+            self.readout = W.HTML(readout(self.state), layout=W.Layout(min_height="2.6em"))
+            runner = LatestWins(self._on_change)
+            runner.observe(self.rho_slider).observe(self.lr_slider)
+            self._widget = W.VBox([W.HBox([self.rho_slider, self.lr_slider]), self.readout, self.fig])
         return self._widget

@@ -37,6 +37,7 @@ from gaugelab.experiments import Runs, run_configs, runs_fit_threshold, stable_r
 from gaugelab.penalty import lambda_upper_limit
 from gaugelab.plots import ARM_COLORS
 from gaugelab.protocol import DEFAULT, Protocol
+from gaugelab.widgets.live import LatestWins
 
 #: The app's own protocol when no ``runs`` are given: the default one, 300 GD steps, recorded every 5.
 EXPLORER_PROTOCOL = dataclasses.replace(DEFAULT, name="explorer", steps=300, record_every=5, n_seeds=1)
@@ -223,6 +224,10 @@ def explorer_state(
 
 
 # -- presentation ---------------------------------------------------------------------------------
+#: The figure's fixed title: the verdicts of the chosen (η, λ, ρ0) are in the readout.
+FIGURE_TITLE = "Baseline (λ = 0) vs gauge-fixed GD from the same start: verdicts in the readout above"
+
+
 def title(state: ExplorerState) -> str:
     return (
         f"η = {state.lr:g}, λ = {state.lam:g}, ρ0 = {state.rho0:g}: baseline {state.baseline.verdict}, "
@@ -245,6 +250,7 @@ def readout(state: ExplorerState) -> str:
 
     side = "above" if state.lam > state.lam_limit else "below"
     return (
+        f"<b>{title(state)}</b><br>"
         f"{arm(state.baseline, ARM_COLORS[0])}<br>{arm(state.gauge, ARM_COLORS[1])}<br>"
         f"seed {state.seed}, {state.n_steps} GD steps. Upper limit on λ at this η: 1/(η S) = "
         f"{state.lam_limit:.3g} (S = max<sub>j</sub>(‖u<sub>j</sub>‖² + ‖a<sub>j</sub>‖²) = "
@@ -379,28 +385,41 @@ def build_figure(state: ExplorerState):
         type="category", categoryorder="array", categoryarray=["gauge-fixed", "baseline"], row=2, col=1
     )
     fig.update_layout(
-        title=dict(text=title(state), font=dict(size=14), y=0.985, yanchor="top"),
+        title=dict(text=FIGURE_TITLE, font=dict(size=14), y=0.985, yanchor="top"),
         template="plotly_white",
-        height=560,
+        height=500,
         width=920,
-        margin=dict(t=110, l=70, r=20, b=50),
+        margin=dict(t=100, l=70, r=20, b=45),
         legend=dict(orientation="h", y=1.1, yanchor="bottom", x=0.5, xanchor="center"),
     )
     return fig
 
 
+#: Traces whose x/y never change with the sliders: the strip's rows (η grid × arm).
+_FIXED_XY = (8, 9)
+
+
 def update_figure(fig, state: ExplorerState) -> None:
-    """Write ``state`` into a figure made by :func:`build_figure` (one ``batch_update`` for a widget)."""
+    """Write ``state`` into a figure made by :func:`build_figure` (one ``batch_update`` for a widget).
+
+    Only what moves is sent: the curves and markers as numpy arrays, the strip's symbols and colours,
+    the ring, and the gauge-fixed arm's legend name when λ changed; the title is fixed."""
     ctx = fig.batch_update() if hasattr(fig, "batch_update") else nullcontext()
     with ctx:
-        for trace, v in zip(fig.data, _trace_values(state)):
+        for k, (trace, v) in enumerate(zip(fig.data, _trace_values(state))):
             v = dict(v)
             sym, col = v.pop("marker_symbol", None), v.pop("marker_color", None)
-            trace.x, trace.y = v.get("x", []), v.get("y", [])
+            if k not in _FIXED_XY:
+                x, y = v.get("x", []), v.get("y", [])
+                trace.x = np.asarray(x, dtype=float)
+                trace.y = y if k == 10 else np.asarray(y, dtype=float)
             if sym is not None:
-                trace.marker.symbol, trace.marker.color = sym, col
-        fig.data[1].name = fig.data[5].name = state.gauge.label
-        fig.layout.title.text = title(state)
+                if tuple(trace.marker.symbol) != tuple(sym):
+                    trace.marker.symbol = sym
+                if tuple(trace.marker.color) != tuple(col):
+                    trace.marker.color = col
+        if fig.data[1].name != state.gauge.label:
+            fig.data[1].name = fig.data[5].name = state.gauge.label
 
 
 class StabilityExplorer:
@@ -491,6 +510,7 @@ class StabilityExplorer:
         display(bundle, raw=True)
 
     def _on_change(self, _change=None) -> None:
+        """One slider or menu move: look the state up, restyle what moved, rewrite the readout."""
         self.state = self.compute(
             self.lr_slider.value, self.lam_slider.value, self.rho0_slider.value, self.seed_menu.value
         )
@@ -504,8 +524,8 @@ class StabilityExplorer:
             import plotly.graph_objects as go
 
             self.fig = go.FigureWidget(self.figure())
-            style = {"description_width": "110px"}
-            layout = W.Layout(width="620px")
+            style = {"description_width": "90px"}
+            layout = W.Layout(width="430px")
 
             def slider(values, value, description):
                 return W.SelectionSlider(
@@ -527,13 +547,15 @@ class StabilityExplorer:
                 style=style,
                 layout=W.Layout(width="220px"),
             )
-            self.readout = W.HTML(readout(self.state))
+            self.readout = W.HTML(readout(self.state), layout=W.Layout(width="480px", min_height="9em"))
+            runner = LatestWins(self._on_change)
             for s in (self.lr_slider, self.lam_slider, self.rho0_slider, self.seed_menu):
-                s.observe(self._on_change, names="value")
+                runner.observe(s)
             controls = [self.lr_slider, self.lam_slider, self.rho0_slider]
             if len(self.seeds) > 1:
                 controls.append(self.seed_menu)
-            self._widget = W.VBox([*controls, self.readout, self.fig])
+            # controls beside the readout, the figure below: all of it fits a 1400×900 window
+            self._widget = W.VBox([W.HBox([W.VBox(controls), self.readout]), self.fig])
         return self._widget
 
 
