@@ -43,6 +43,37 @@ def binder_env(tmp_path_factory):
         pytest.fail(f"building the Binder environment failed: {exc}\n{(exc.stderr or '')[-3000:]}")
 
 
+@pytest.fixture(scope="session")
+def lab_server(tmp_path_factory, binder_env):
+    """JupyterLab for the browser tests: from the Binder environment, under the network guard
+    (announcing every process)."""
+    from browser import kernels, lab, probe
+
+    work = tmp_path_factory.mktemp("jupyterlab")
+    guard = kernels.guard_env(work / "netguard.jsonl", announce=True)
+    server = lab.LabServer(lab.REPO, work, python=binder_env["python"], env_extra=guard)
+    server.guard_log = work / "netguard.jsonl"
+    probe.expose_app(server)  # window.jupyterapp: the rapid-input check asks the kernel for its pid
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One Playwright Chromium for the session (tests/test_browser.py, test_browser_drag.py): a second
+    sync Playwright in the same thread would refuse to start."""
+    from browser import lab
+
+    cm = lab.chromium_context()
+    try:
+        ctx = cm.__enter__()
+    except lab.ChromiumMissing as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield ctx
+    cm.__exit__(None, None, None)
+
+
 @st.composite
 def architectures(draw, max_depth: int = 3):
     """A random (widths, activation, bias) for gaugelab.mlp."""

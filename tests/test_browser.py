@@ -22,24 +22,11 @@ import time
 
 import nbformat
 import pytest
-from browser import kernels, lab, probe, rapid
+from browser import kernels, lab, rapid
 
 REPO = lab.REPO
 NOTEBOOKS = lab.notebooks()
 ART = REPO / "artifacts" / "browser"
-
-
-@pytest.fixture(scope="session")
-def lab_server(tmp_path_factory, binder_env):
-    """JupyterLab from the Binder environment, under the network guard (announcing every process)."""
-    work = tmp_path_factory.mktemp("jupyterlab")
-    guard = kernels.guard_env(work / "netguard.jsonl", announce=True)
-    server = lab.LabServer(REPO, work, python=binder_env["python"], env_extra=guard)
-    server.guard_log = work / "netguard.jsonl"
-    probe.expose_app(server)  # window.jupyterapp: the rapid-input check asks the kernel for its pid
-    server.start()
-    yield server
-    server.stop()
 
 
 def guard_problems(new: list[dict]) -> list[str]:
@@ -63,17 +50,6 @@ def test_guard_problems_are_reported():
     assert guard_problems([kernel]) == []
     assert any("1.2.3.4" in p for p in guard_problems([kernel, refusal]))
     assert guard_problems([]) == ["no kernel started under the network guard for this notebook"]
-
-
-@pytest.fixture(scope="session")
-def browser():
-    cm = lab.chromium_context()
-    try:
-        ctx = cm.__enter__()
-    except lab.ChromiumMissing as exc:
-        pytest.fail(str(exc), pytrace=False)
-    yield ctx
-    cm.__exit__(None, None, None)
 
 
 def committed_counts(path) -> dict:

@@ -1,7 +1,7 @@
 """Direct manipulation in a real browser: grab the red point of the orbit explorer (and of the
 scalar-toy landscape) with the mouse, drag it, and check what the kernel made of it.
 
-JupyterLab + Chromium via the session fixtures of tests/test_browser.py. A throw-away notebook in
+JupyterLab + Chromium via the session fixtures of tests/conftest.py. A throw-away notebook in
 build/browser-drag/ builds the widget; Playwright drags the plotly shape with page.mouse and reads
 back the figure's layout (the point snapped back onto its orbit), the slider and the readout (they
 follow), the function panel (unchanged), then presses ArrowRight (the keyboard still works).
@@ -16,7 +16,6 @@ import time
 import nbformat
 import pytest
 from browser import lab
-from test_browser import browser, lab_server  # noqa: F401 - the session fixtures
 
 REPO = lab.REPO
 ART = REPO / "artifacts" / "browser" / "_drag"
@@ -106,7 +105,7 @@ def _readout_s(page) -> float | None:
     return float(m.group(1)) if m else None
 
 
-def test_drag_the_orbit_point(lab_server, browser):  # noqa: F811
+def test_drag_the_orbit_point(lab_server, browser):
     ART.mkdir(parents=True, exist_ok=True)
     page = browser.new_page()
     page.set_default_timeout(60_000)
@@ -160,7 +159,7 @@ def _slider_values(page) -> list[float]:
     return [float(t.strip()) for t in page.locator(".widget-slider .widget-readout").all_inner_texts()]
 
 
-def test_drag_the_landscape_start_point(lab_server, browser):  # noqa: F811
+def test_drag_the_landscape_start_point(lab_server, browser):
     ART.mkdir(parents=True, exist_ok=True)
     page = browser.new_page()
     page.set_default_timeout(60_000)

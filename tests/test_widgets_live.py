@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import plotly.graph_objects as go
@@ -87,6 +88,13 @@ def test_when_idle_without_a_loop_waits_for_flush():
     assert calls == [1]
 
 
+def run_in_fresh_thread(main):
+    """asyncio.run(main()) in a new thread: this thread may already run a loop (Playwright's sync
+    API keeps one running for the browser tests' session)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(main())).result()
+
+
 def test_when_idle_runs_once_after_a_burst_on_a_real_event_loop():
     """A burst of pokes faster than the delay runs the work once, after the burst."""
     calls = []
@@ -102,7 +110,7 @@ def test_when_idle_runs_once_after_a_burst_on_a_real_event_loop():
         await asyncio.sleep(0.15)
         return idle, t0, t_last
 
-    idle, t0, t_last = asyncio.run(main())
+    idle, t0, t_last = run_in_fresh_thread(main)
     assert len(calls) == 1 and not idle.pending
     assert calls[0] - t_last >= 0.045  # quiet for `delay` after the last poke
 
@@ -131,7 +139,7 @@ def test_when_idle_generator_steps_interleave_and_a_poke_abandons_them():
         await asyncio.sleep(0.05)
         return idle
 
-    idle = asyncio.run(main())
+    idle = run_in_fresh_thread(main)
     assert not idle.pending and idle.runs == 2
     first = [e for e in log if isinstance(e, tuple) and e[1] == 0]
     second = [e for e in log if isinstance(e, tuple) and e[1] == 1]
