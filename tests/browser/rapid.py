@@ -161,6 +161,10 @@ def check_widget(page, i: int, n: int = N_INPUTS) -> dict:
     if pid0 is not None and pid0 != pid1:
         problems.append(f"{where}: the kernel restarted during the rapid inputs (pid {pid0} → {pid1})")
     if fired["has_slider"]:
+        # The execute request above is answered after every widget message the kernel had received;
+        # the last input's message may still have been buffered in the front end (one update in flight
+        # per model) when the first settle saw a quiet, idle kernel. Wait out what it draws.
+        probe.settle(page, i, probe.now_ms(page), max_ms=int(SETTLE_S * 1000), min_ms=600)
         fp_burst = probe.fingerprint(page, i)
         ro_burst = probe.slider_state(page, i, 0)["readout"]
         a = _step_settled(page, i, True)
