@@ -123,14 +123,17 @@ def figures(results) -> dict:
 
 
 def write_pngs(figs: dict, folder: Path, width: int = 1000) -> tuple[list[str], str | None]:
-    """Every figure as PNG through ONE kaleido browser session; (names written, why none if failed)."""
+    """Every figure as PNG through ONE kaleido browser session (display.start_png_session, started
+    early by ``reproduce``); (names written, why none if failed)."""
     if not figs:
         return [], None
     try:
         import kaleido
 
-        from gaugelab.display import KALEIDO_OPTIONS
+        from gaugelab.display import start_png_session
 
+        if not start_png_session():
+            raise ImportError("kaleido is not installed")
         jobs = [
             dict(
                 fig=fig,
@@ -139,7 +142,7 @@ def write_pngs(figs: dict, folder: Path, width: int = 1000) -> tuple[list[str], 
             )
             for name, fig in figs.items()
         ]
-        kaleido.write_fig_from_object_sync(jobs, kopts=KALEIDO_OPTIONS)
+        kaleido.write_fig_from_object_sync(jobs)
     except Exception as err:  # no kaleido, or no browser for it: the HTML figures are there
         return [], f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}"
     return [n for n in figs if (folder / f"{n}.png").is_file()], None
@@ -170,6 +173,10 @@ def reproduce(args) -> int:
     )
 
     t0 = time.perf_counter()
+    if not args.no_png:  # Chromium launches in a background thread while the HTML figures are written
+        from gaugelab.display import start_png_session
+
+        start_png_session(tabs=2)
     figs = figures(results)
     for name, fig in tqdm(figs.items(), desc="figures", disable=args.no_progress, leave=False):
         fig.write_html(out / "figures" / f"{name}.html", include_plotlyjs=True, full_html=True)

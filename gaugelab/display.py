@@ -25,6 +25,24 @@ _png_works: bool | None = None
 KALEIDO_OPTIONS = {"mathjax": False}
 
 
+def start_png_session(tabs: int = 1) -> bool:
+    """Start, once per process, the kaleido browser session that every static export here uses
+    (:func:`static_png`, the CLI's PNG export); it starts in a background thread, so a caller can
+    start it early and let Chromium launch while it computes. ``tabs``: pages rendering in parallel.
+    Returns False when kaleido cannot be imported."""
+    if isinstance(tabs, bool) or not isinstance(tabs, int) or tabs < 1:
+        raise ValueError(f"tabs: expected a positive integer, got {tabs!r}")
+    try:
+        import kaleido
+    except ImportError:
+        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        kaleido.start_sync_server(n=tabs, silence_warnings=True, **KALEIDO_OPTIONS)
+    atexit.register(kaleido.stop_sync_server, silence_warnings=True)
+    return True
+
+
 def static_png(fig: go.Figure, width: int | None = None, height: int | None = None) -> bytes | None:
     """The figure as PNG bytes, or None when no offline static export is available here.
 
@@ -38,11 +56,8 @@ def static_png(fig: go.Figure, width: int | None = None, height: int | None = No
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            if _png_works is None:  # one browser for the whole session, not one per figure
-                import kaleido
-
-                kaleido.start_sync_server(silence_warnings=True, **KALEIDO_OPTIONS)
-                atexit.register(kaleido.stop_sync_server, silence_warnings=True)
+            if _png_works is None and not start_png_session():  # one browser for the session
+                raise ImportError("kaleido")
             width = width or 820
             height = height or fig.layout.height or 460
             png = fig.to_image(format="png", width=width, height=height)

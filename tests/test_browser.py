@@ -205,8 +205,9 @@ import plotly.graph_objects as go
 
 def app(kind):
     """good: draws every value; lossy: draws a value only after 0.5 s without input (so of a fast
-    series only its first value is drawn, and the series' last value is lost); backlog: every value queued to a worker thread
-    that needs 0.5 s per value (ipywidgets' own message throttle cannot coalesce those)."""
+    series only its first value is drawn, and the series' last value is lost); backlog: every
+    value queued to a worker thread that needs 0.5 s per value (ipywidgets' own message throttle
+    cannot coalesce those)."""
     s = w.FloatSlider(value=0, min=0, max=100, step=1, description=kind)
     f = go.FigureWidget(go.Scatter(x=[0, 1], y=[0, 0]))
     h = w.HTML("value 0")
