@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from gaugelab import theme
 from gaugelab._check import finite_number
 from gaugelab.coords import imbalance, log_scale, neuron_norms, path_norm
 from gaugelab.gauge import balancing_scales, invariance_error, rescale
@@ -568,7 +569,7 @@ def orbit_figure(state: dict, profile: dict | None = None, x=None, y=None, span:
         y=diag,
         mode="lines",
         name="balanced slice δ = 0",
-        line=dict(color="black", dash="dot", width=1),
+        line=dict(color=theme.ROLE_COLORS["target"], dash="dot", width=1),
         row=1,
         col=2,
     )
@@ -617,7 +618,7 @@ def orbit_figure(state: dict, profile: dict | None = None, x=None, y=None, span:
             y=ly,
             mode="lines",
             name="balanced s*",
-            line=dict(color="black", dash="dot", width=1),
+            line=dict(color=theme.ROLE_COLORS["target"], dash="dot", width=1),
             showlegend=False,
             hoverinfo="skip",
             row=1,
@@ -631,7 +632,7 @@ def orbit_figure(state: dict, profile: dict | None = None, x=None, y=None, span:
         height=400,
         margin=dict(l=50, r=20, t=60, b=40),
         legend=dict(orientation="h", y=-0.2, font=dict(size=11)),
-        template="plotly_white",
+        template=theme.template(),
     )
     return fig
 

@@ -30,12 +30,12 @@ import torch
 from torch import nn
 
 import gaugelab as gl
+from gaugelab import theme
 from gaugelab._check import nonnegative_number, positive_int, positive_number
 from gaugelab.widgets.live import LatestWins, WhenIdle
 from gaugelab.widgets.threads import one_thread
 
 #: Colours of the neurons' curves (plotly's default qualitative palette).
-PALETTE = ("#636efa", "#ef553b", "#00cc96", "#ab63fa", "#ffa15a", "#19d3f3", "#ff6692", "#b6e880")
 
 
 def demo_model(width: int = 8, seed: int = 0, spread: float = 1.0, init_scale: float = 2.0) -> nn.Sequential:
@@ -359,11 +359,13 @@ class RelaxationPlayer:
     def _build_figure(self) -> go.FigureWidget:
         self.run, self.closed = self.lookup(self.lam.value, self.lr.value)
         fig = go.FigureWidget()
+        # the theme's colour-blind-safe palette; past four neurons the line style tells them apart too
+        palette, ink = theme.colors(), theme.ROLE_COLORS["target"]
+        colors = [palette[j % len(palette)] for j in range(self.width)]
         for j in range(self.width):
-            color = PALETTE[j % len(PALETTE)]
             fig.add_scatter(
                 mode="lines",
-                line=dict(color=color, width=2),
+                line=dict(color=colors[j], width=2, dash=theme.DASHES[(j // 4) % len(theme.DASHES)]),
                 name=f"neuron {j}",
                 legendgroup=f"n{j}",
                 hovertemplate=f"neuron {j} (simulated)<br>t=%{{x:.2f}}<br>δ=%{{y:.4f}}<extra></extra>",
@@ -371,7 +373,7 @@ class RelaxationPlayer:
         for j in range(self.width):
             fig.add_scatter(
                 mode="lines",
-                line=dict(color="black", width=1, dash="dot"),
+                line=dict(color=ink, width=1, dash="dot"),
                 name="closed form" if j == 0 else f"closed form {j}",
                 showlegend=j == 0,
                 legendgroup="closed",
@@ -379,7 +381,7 @@ class RelaxationPlayer:
             )
         fig.add_scatter(
             mode="markers",
-            marker=dict(size=9, color=list(PALETTE[: self.width]), line=dict(color="black", width=1)),
+            marker=dict(size=9, color=colors, line=dict(color=ink, width=1)),
             name="now",
             showlegend=False,
             hoverinfo="skip",
@@ -402,6 +404,7 @@ class RelaxationPlayer:
             width=920,
             margin=dict(l=60, r=20, t=40, b=45),
             legend=dict(font=dict(size=10)),
+            template=theme.template(),
         )
         self._fill(fig)
         self._place(fig, 0)

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gaugelab import theme
 from gaugelab.display import mimebundle, static_png
 from gaugelab.experiments import Runs, run_configs, runs_fit_threshold, stable_range
 from gaugelab.penalty import lambda_upper_limit
@@ -386,7 +387,7 @@ def build_figure(state: ExplorerState):
     )
     fig.update_layout(
         title=dict(text=FIGURE_TITLE, font=dict(size=14), y=0.985, yanchor="top"),
-        template="plotly_white",
+        template=theme.template(),
         height=500,
         width=920,
         margin=dict(t=100, l=70, r=20, b=45),
