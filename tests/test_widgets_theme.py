@@ -39,3 +39,15 @@ def test_dark_and_light_templates_differ_for_the_orbit_explorer(monkeypatch):
         bgs[which] = _bg(app.fig)
         assert bgs[which] == pio.templates[theme.template(which)].layout.paper_bgcolor
     assert bgs["light"] != bgs["dark"]
+
+
+def test_landscape_follows_the_theme(monkeypatch):
+    from gaugelab.widgets.landscape import LandscapeWidget
+
+    monkeypatch.setenv("GAUGELAB_THEME", "dark")
+    toy = LandscapeWidget()
+    assert _bg(toy.fig) == pio.templates["gaugelab_dark"].layout.paper_bgcolor
+    ink = theme.ROLE_COLORS["target"]
+    lines = {t.name: t for t in toy.fig.data}
+    assert lines["minima a·w = y"].line.color == ink != "#000000"
+    assert lines["orbit a·w = a₀w₀"].line.color == ink

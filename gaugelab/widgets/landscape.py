@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 import gaugelab as gl
+from gaugelab import theme
 from gaugelab._check import finite_number, nonnegative_number, positive_number
 from gaugelab.widgets.live import LatestWins, WhenIdle, as_array, restyle
 from gaugelab.widgets.orbit import shape_centre
@@ -274,8 +275,8 @@ class LandscapeWidget:
             s.observe(self._on_slider, names="value")
         self.fig.layout.shapes[0].on_change(self._on_drag, "x0", "x1", "y0", "y1")
         hint = widgets.HTML(
-            "<span style='font-size:12px;color:#555'>drag the sliders, press ← →, or drag the start "
-            "point (red ring): it stays on its orbit a·w = a₀w₀</span>"
+            "<span style='font-size:12px;color:var(--jp-ui-font-color2, #555)'>drag the sliders, press "
+            "← →, or drag the start point (red ring): it stays on its orbit a·w = a₀w₀</span>"
         )
         self.widget = widgets.VBox(
             [widgets.HBox([self.a0, self.w0, self.lr, self.lam]), hint, self.fig, self.readout]
@@ -357,10 +358,9 @@ class LandscapeWidget:
             hoverinfo="skip",
         )
         mx, my = orbit_curve(self.y)
-        fig.add_scatter(x=mx, y=my, mode="lines", line=dict(color="black", width=3), name="minima a·w = y")
-        fig.add_scatter(
-            mode="lines", line=dict(color="black", width=1.5, dash="dash"), name="orbit a·w = a₀w₀"
-        )
+        ink = theme.ROLE_COLORS["target"]  # black in the light theme, light grey in the dark one
+        fig.add_scatter(x=mx, y=my, mode="lines", line=dict(color=ink, width=3), name="minima a·w = y")
+        fig.add_scatter(mode="lines", line=dict(color=ink, width=1.5, dash="dash"), name="orbit a·w = a₀w₀")
         fig.add_scatter(
             mode="lines", line=dict(color="#2ca02c", width=1.5, dash="dot"), name="conserved w² − a² = δ₀"
         )
@@ -368,9 +368,7 @@ class LandscapeWidget:
         fig.add_scatter(
             mode="lines+markers", marker=dict(size=3), line=dict(color="#ff7f0e"), name="GD on L + R_λ"
         )
-        fig.add_scatter(
-            mode="markers", marker=dict(size=12, color="black", symbol="x"), name="start (drag it)"
-        )
+        fig.add_scatter(mode="markers", marker=dict(size=12, color=ink, symbol="x"), name="start (drag it)")
         fig.add_shape(
             type="circle",
             xref="x",
@@ -388,6 +386,7 @@ class LandscapeWidget:
             width=760,
             margin=dict(l=60, r=20, t=40, b=50),
             legend=dict(font=dict(size=10), x=1.12, y=1),
+            template=theme.template(),
         )
         self._update(fig, first=True)
         return fig

@@ -252,7 +252,8 @@ def readout(state: ExplorerState) -> str:
     side = "above" if state.lam > state.lam_limit else "below"
     return (
         f"<b>{title(state)}</b><br>"
-        f"{arm(state.baseline, ARM_COLORS[0])}<br>{arm(state.gauge, ARM_COLORS[1])}<br>"
+        f"{arm(state.baseline, theme.ROLE_COLORS['baseline'])}<br>"
+        f"{arm(state.gauge, theme.ROLE_COLORS['gauge_fixed'])}<br>"
         f"seed {state.seed}, {state.n_steps} GD steps. Upper limit on λ at this η: 1/(η S) = "
         f"{state.lam_limit:.3g} (S = max<sub>j</sub>(‖u<sub>j</sub>‖² + ‖a<sub>j</sub>‖²) = "
         f"{state.stiffness0:.3g} at init): λ = {state.lam:g} is <b>{side}</b> it. "
@@ -369,7 +370,7 @@ def build_figure(state: ExplorerState):
     fig.add_trace(
         go.Scatter(
             mode="markers",
-            marker=dict(symbol="circle-open", size=20, color="black", line=dict(width=2)),
+            marker=dict(symbol="circle-open", size=20, color=theme.ROLE_COLORS["target"], line=dict(width=2)),
             showlegend=False,
             hoverinfo="skip",
             **vals[10],
