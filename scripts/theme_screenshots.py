@@ -11,7 +11,6 @@ import json
 import re
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -39,12 +38,7 @@ for theme in ["JupyterLab Light", "JupyterLab Dark"]:
             for nb in NOTEBOOKS:
                 page = ctx.new_page()
                 rel = f"notebooks/{nb}.ipynb"
-                page.goto(f"{srv.base}/lab/tree/{rel}?reset&token={srv.token}")
-                page.wait_for_selector(lab.NB_SEL, timeout=60_000)
-                end = time.time() + 60
-                while time.time() < end and not srv.kernel_ready(rel):
-                    time.sleep(0.2)
-                page.wait_for_timeout(1000)
+                lab.open_notebook(page, srv, rel, pause_ms=1000)
                 page.get_by_role("menuitem", name="Kernel", exact=True).click()
                 page.get_by_role("menuitem", name=re.compile(r"^Restart Kernel and Run All Cells")).click()
                 page.locator(".jp-Dialog .jp-mod-accept").click()

@@ -60,12 +60,7 @@ def _open(page, server, cell: str, name: str) -> str:
     nbformat.write(nb, path)
     rel = path.relative_to(REPO).as_posix()
     page.set_viewport_size({"width": 1400, "height": 900})  # issue 11 §4: it must fit this window
-    page.goto(f"{server.base}/lab/tree/{rel}?reset&token={server.token}")
-    page.wait_for_selector(lab.NB_SEL, timeout=60_000)
-    end = time.time() + 60
-    while time.time() < end and not server.kernel_ready(rel):
-        time.sleep(0.2)
-    page.wait_for_timeout(500)
+    lab.open_notebook(page, server, rel)
     page.locator(".jp-CodeCell .jp-InputArea-editor").first.click()
     page.keyboard.press("Shift+Enter")
     page.wait_for_selector(".js-plotly-plot .shapelayer path", timeout=120_000)

@@ -350,6 +350,17 @@ SLIDER_JS = r"""([sel, i, j]) => {
 }"""
 
 
+def open_notebook(page, server: LabServer, nb_rel: str, pause_ms: int = 500) -> None:
+    """Open ``nb_rel`` (relative to the server root) in a fresh workspace and wait until its
+    notebook panel is shown and its kernel is idle with a client connected (up to 60 s each)."""
+    page.goto(f"{server.base}/lab/tree/{nb_rel}?reset&token={server.token}")
+    page.wait_for_selector(NB_SEL, timeout=60_000)
+    end = time.time() + 60
+    while time.time() < end and not server.kernel_ready(nb_rel):
+        time.sleep(0.2)
+    page.wait_for_timeout(pause_ms)
+
+
 def _wait(page, js: str, arg=None, timeout_ms: int = 60_000, polling=200) -> bool:
     from playwright.sync_api import TimeoutError as PWTimeout
 
