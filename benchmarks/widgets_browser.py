@@ -198,6 +198,21 @@ def measure_slider_drag(page, i, j, seconds: float = 1.0, fraction: float = 0.6)
     }
 
 
+def restore_slider(page, i, j, start, limit: int = 400) -> None:
+    """Key presses back to the slider's value before it was measured, then settle: each control
+    is measured from the notebook's own state (a λ driven to divergence would otherwise disable
+    the player's time slider and play control for the controls measured after it)."""
+    handle = _slider(page, i, j).locator(".noUi-handle").first
+    handle.scroll_into_view_if_needed()
+    handle.focus()
+    for _ in range(limit):
+        now = probe.slider_state(page, i, j)["now"]
+        if now is None or start is None or abs(now - start) <= 1e-9 * max(1.0, abs(start)):
+            break
+        page.keyboard.press("ArrowRight" if now < start else "ArrowLeft")
+    probe.settle(page, i, probe.now_ms(page), max_ms=30_000)
+
+
 def measure_dropdown(page, i, j, switches: int) -> list[dict]:
     sel = page.locator(lab.WIDGET_OUT_SEL).nth(i).locator(".widget-dropdown select").nth(j)
     sel.scroll_into_view_if_needed()
@@ -317,10 +332,12 @@ def bench_notebook(page, server, nb: Path, args) -> dict:
             t_ctrl = time.time()
             try:
                 if c["kind"] == "slider":
+                    start = probe.slider_state(page, i, c["index"])["now"]
                     moves = measure_slider_keys(page, i, c["index"], args.moves)
                     row["inputs"] = moves
                     if not args.no_drag:
                         row["drag"] = measure_slider_drag(page, i, c["index"])
+                    restore_slider(page, i, c["index"], start)
                 elif c["kind"] == "dropdown":
                     row["inputs"] = measure_dropdown(page, i, c["index"], args.switches)
                 elif c["kind"] == "button":

@@ -9,7 +9,8 @@ which has imported torch once; the child puts the copy first on sys.path, before
 install, and checks that the copy is what it imported).
 For speed the test expected to kill the mutant (``HINTS``) runs first; only if it passes does the
 module's whole list run. A mutant is *killed* when a test
-fails (or the run times out), *survives* when every test passes.
+fails (or the run times out or crashes), *survives* when every test passes; a pytest exit that is
+neither (usage error, nothing collected) stops the run with an error, never counts as a kill.
 
 A mutant whose target text is not found in its module is an error (the module changed: update the
 catalogue), reported loudly, never silently skipped.
@@ -20,10 +21,14 @@ catalogue), reported loudly, never silently skipped.
     .venv/bin/python scripts/mutation.py --list          # the catalogue and the tests per module
     .venv/bin/python scripts/mutation.py --check         # only check that every target text exists
 
-Last full run (branch trust, 2026-12-01, 2 jobs, load average ~10 on 2 shared cores: 47 min): 92 of
-103 killed; the 9 survivors in gaugelab's own modules then got tests and were re-run, all killed:
-101 / 103 (98 %). The 2 left are in experiments.py (NaN values counted as seeds in seed_stats; the
-λ limit from the max instead of the median stiffness), whose tests belong to its owner.
+Last full run (2026-12-02, 2 jobs, load average 2-3 on 2 shared cores: 1299 s): 112 of 116 killed
+(96.6 %). The 4 survivors were real gaps, each now with a test and re-run, all killed (128 s): the
+vmap ensemble's divergence base and threshold (ensemble-1, -2: the rule's test ran only the fused
+backend; now both), the collapse verdict at exactly half (experiments-9: "below half" now tested at
+the boundary), the fused trainer's gradient for an odd sample of a 1-D net (fused-6: every test had
+an even n; now n = 1, 7, 12). That run also counted experiments-4 as killed by a pytest usage
+error (its hint named a renamed test): the hint is fixed, such exits now stop the run, and the
+re-run killed it with a real test failure. Score after the fixes: 116 / 116.
 
 Pinned tools: the repository's requirements.txt (pytest, hypothesis); hypothesis runs with a fixed
 seed (--hypothesis-seed=0) and its example database in the temporary directory.
@@ -733,7 +738,7 @@ HINTS = {
     "seed std with n instead of n − 1": "test_experiments.py::test_seed_stats_by_hand",
     "NaN values counted as seeds": "test_experiments.py::test_seed_stats_by_hand",
     "stable range: one stable seed suffices": "test_experiments.py::test_stable_range_stops_at_the_first_unstable_step",
-    "λ limit from max instead of median stiffness": "test_experiments.py::test_lambda_sweep_shapes_stats_and_the_upper_limit",
+    "λ limit from max instead of median stiffness": "test_experiments.py::test_lambda_sweep_uses_the_lambda_zero_column_for_the_trained_limit",
 }
 
 
@@ -870,7 +875,12 @@ def run_jobs(jobs: list[_Job], n_parallel: int, timeout: float, report) -> None:
                 _start(job)
                 running[job.pid] = job
                 continue
-            failed = _first_failure(text) or ("" if code == 0 else f"pytest exit {code}: {text[-300:]}")
+            if code in (2, 3, 4, 5):  # interrupted, internal error, usage error (e.g. a hint naming
+                # no test), no tests collected: nothing was tested, so this is no kill
+                raise SystemExit(
+                    f"mutation: {job.mid}: pytest exit {code} (not a test failure): {text[-1500:]}"
+                )
+            failed = _first_failure(text) or (f"crashed (signal {-code})" if code < 0 else f"exit {code}")
             report(job, "survived" if code == 0 else "killed", failed)
             if job.mutant is not None:
                 shutil.rmtree(job.root.parent, ignore_errors=True)

@@ -27,14 +27,17 @@ START = {
 }
 
 
+@pytest.mark.parametrize("backend", ["fused", "vmap"])  # the two-layer fast path and the general one
 @pytest.mark.parametrize("start", sorted(START))
-def test_divergence_step_follows_the_documented_threshold(start):
+def test_divergence_step_follows_the_documented_threshold(start, backend):
     model, y, lrs = START[start]()
     checked = 0
     for lr in lrs:
         losses = gd_losses(model, X, y, lr, 0.0, 30)
         for factor, step in factors_around_each_record(losses, y)[:6]:
-            ens = ensemble_train([model, model], X, y, lr=[lr, 1e-3], steps=30, divergence_factor=factor)
+            ens = ensemble_train(
+                [model, model], X, y, lr=[lr, 1e-3], steps=30, divergence_factor=factor, backend=backend
+            )
             assert int(ens.diverged_step[0]) == (-1 if step is None else step), (lr, factor)
             assert not bool(ens.diverged[1])  # the slow twin never diverges
             if step is not None:

@@ -410,6 +410,7 @@ def test_small_verdict_rules_by_hand():
     assert ex.verdict_flat(1.0, [0.9, -1.0], 1.0) and not ex.verdict_flat(1.0, [1.1], 1.0)
     assert not ex.verdict_flat(1.0, [], 1.0)
     assert ex.verdict_collapse(1.0, 0.4) and not ex.verdict_collapse(1.0, 0.6)
+    assert not ex.verdict_collapse(1.0, 0.5)  # 'below half': exactly half is no collapse
     assert ex.verdict_invariance(1e-16, 1e-14) and not ex.verdict_invariance(2e-14, 1e-14)
     assert ex.overall([("a", True), ("b", True)]) == "holds"
     assert ex.overall([("a", False), ("b", False)]) == "does not hold"

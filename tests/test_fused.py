@@ -110,6 +110,20 @@ def test_every_member_is_gl_train_s_run(arch, members, steps, record_every):
         compare_with_train(ens, i, models[i], x, y, xv, yv, steps, record_every, lr[i], lam[i], mu[i])
 
 
+@pytest.mark.parametrize("n", [1, 7, 12])
+@pytest.mark.parametrize("d, k", [(1, 1), (2, 1), (1, 2)])
+def test_an_odd_number_of_samples_agrees_too(n, d, k):
+    """Samples go through the kernel two at a time; with n odd the last one goes alone (its own
+    code path, for d = k = 1 a separate branch): every n and shape agrees with gl.train."""
+    x, y, xv, yv = _data(d, k, seed=n, n=n)
+    models = [_member(d, 5, k, "relu", True, "fresh", s, r) for s, r in ((0, 0.0), (1, 1.5))]
+    ens = ensemble_train(
+        models, x, y, lr=[0.05, 0.2], lam=[0.0, 0.3], steps=8, x_val=xv, y_val=yv, backend="fused"
+    )
+    for i, model in enumerate(models):
+        compare_with_train(ens, i, model, x, y, xv, yv, 8, 1, [0.05, 0.2][i], [0.0, 0.3][i], 0.0)
+
+
 def test_a_broad_fixed_grid_agrees_and_reports_its_largest_deviation(report):
     """The default protocol's kind of sweep (width 32, 1-D data) across the edge of stability."""
     data = gl.toy_regression(n_train=40, n_val=31, seed=1)

@@ -282,3 +282,25 @@ def test_landscape_widget_reacts_to_its_controls():
     assert "DIVERGED" in app.readout.value
     for tr in app.fig.data[5:7]:
         assert np.isfinite(np.asarray(tr.x, dtype=float)).all()
+
+
+def test_the_relaxation_player_sends_the_page_its_frames_row_and_column():
+    from gaugelab.widgets.front import for_page
+    from gaugelab.widgets.relaxation import RelaxationPlayer
+
+    player = RelaxationPlayer(lam=0.5, lr=0.05, n_frames=40)
+    (frames,) = player.front.tables  # at once: play and the time slider run in the page
+    assert frames["along"] == "frame" and frames["values"] == list(range(41))
+    assert frames["at"] == {"lam": 0.5, "lr": 0.05} and not frames["complete"]
+    player.fill_all_nearby()  # what the kernel does once the input is idle
+    tables = {t["along"]: t for t in player.front.tables}
+    assert len(tables["lam"]["values"]) == len(player.lam_grid) and tables["lam"]["complete"]
+    assert len(tables["lr"]["values"]) == len(player.lr_grid)
+    for name, value in (("lam", 2.0), ("lr", 0.3), ("frame", 17)):
+        state = {"lam": 0.5, "lr": 0.05, "frame": 0} | {name: value}
+        t = tables[name]
+        entry = t["updates"][[round(v, 6) for v in t["values"]].index(round(value, 6))]
+        full = for_page(player.serve(state))
+        for i, props in entry["traces"].items():
+            assert props == full["traces"][i], (name, i)
+        assert entry["readout"] == full["readout"]

@@ -1,4 +1,4 @@
-"""Interactive apps for the notebooks (ipywidgets + plotly FigureWidget).
+"""Interactive apps for the notebooks (ipywidgets + plotly FigureWidget or `front.FrontFigure`).
 
 Each app is built from pure update functions that tests call without a browser or kernel, shows a
 static figure first (readable on GitHub, nbviewer and in HTML exports), then the live widget.

@@ -13,8 +13,9 @@ with the loss switched on, v_j moves too and the closed form is only a local gui
 
 Pure functions (:func:`demo_model`, :func:`penalty_descent`, :func:`closed_form_imbalance`,
 :func:`step_at_frame`) do the work; :class:`RelaxationPlayer` only wires them to ipywidgets and a
-plotly ``FigureWidget``. A change of λ or η recomputes the whole trajectory once; the play control
-and the time slider only index into it.
+:class:`gaugelab.widgets.front.FrontFigure`. A change of λ or η recomputes the whole trajectory
+once; the play control and the time slider only index into it, in the page (a table of every
+frame), and once the input is idle the page also gets every run of the λ row and η column.
 """
 
 from __future__ import annotations
@@ -32,10 +33,9 @@ from torch import nn
 import gaugelab as gl
 from gaugelab import theme
 from gaugelab._check import nonnegative_number, positive_int, positive_number
+from gaugelab.widgets import front
 from gaugelab.widgets.live import LatestWins, WhenIdle
 from gaugelab.widgets.threads import one_thread
-
-#: Colours of the neurons' curves (plotly's default qualitative palette).
 
 
 def demo_model(width: int = 8, seed: int = 0, spread: float = 1.0, init_scale: float = 2.0) -> nn.Sequential:
@@ -219,7 +219,8 @@ def step_at_frame(run: PenaltyRun, frame: int, n_frames: int, horizon: float) ->
 class RelaxationPlayer:
     """λ and η sliders, a play control and a time slider; δ_j(t) simulated vs closed form.
 
-    Attributes: ``fig`` (FigureWidget), ``lam``, ``lr`` (FloatSliders), ``frame`` (IntSlider),
+    Attributes: ``fig`` (the Python-side ``go.Figure`` mirror of what the page draws), ``front``
+    (the FrontFigure), ``lam``, ``lr`` (FloatSliders), ``frame`` (IntSlider),
     ``play`` (ipywidgets.Play, linked to ``frame`` in the browser), ``readout`` (HTML), ``widget``
     (the whole app), ``run`` (the current :class:`PenaltyRun`) and ``closed`` (its closed-form δ_j(t)).
 
@@ -267,23 +268,25 @@ class RelaxationPlayer:
         )
         self.play = widgets.Play(value=0, min=0, max=self.n_frames, step=1, interval=80, description="play")
         self.play_link = widgets.jslink((self.play, "value"), (self.frame, "value"))
-        self.readout = widgets.HTML(layout=widgets.Layout(min_height="6.5em"))
-        self.fig = self._build_figure()
+        self.readout = _Text()  # the readout's HTML (drawn in the page above the plot)
+        self.fig = self._build_figure()  # the Python-side mirror of what the page draws
         self._static = go.Figure(self.fig.to_dict())
+        self.front = front.FrontFigure(
+            self.fig,
+            {"lam": self.lam, "lr": self.lr, "frame": self.frame},
+            self.serve,
+            readout=self.readout.value,
+            readout_min_height="6.5em",
+        )
         self._params_runner = LatestWins(self._on_params)
         self._frame_runner = LatestWins(self._on_frame)
         self._params_runner.observe(self.lam).observe(self.lr)
         self._frame_runner.observe(self.frame)
         for w, width in ((self.lam, "270px"), (self.lr, "270px"), (self.frame, "300px")):
             w.layout.width = width
-        self.widget = widgets.VBox(
-            [
-                widgets.HBox([self.lam, self.lr, self.play, self.frame]),
-                self.readout,
-                self.fig,
-            ]
-        )
+        self.widget = widgets.VBox([widgets.HBox([self.lam, self.lr, self.play, self.frame]), self.front])
         self._sync_controls()
+        self._publish_frames()
 
     # --- pure parts -------------------------------------------------------------------------
     def steps_for(self, lr: float) -> int:
@@ -316,6 +319,7 @@ class RelaxationPlayer:
         for i in range(0, len(todo), self.chunk):
             self._fill_rows(todo[i : i + self.chunk])
             yield
+        self._publish_rows()
 
     def fill_all_nearby(self) -> None:
         """Compute the pending λ row and η column now (what an idle kernel does on its own)."""
@@ -332,8 +336,8 @@ class RelaxationPlayer:
         for p, run in zip(pairs, runs):
             self._runs[p] = (run, closed_form_imbalance(self.model, p[0], run.t))
 
-    def _readout_html(self, k: int) -> str:
-        run, closed = self.run, self.closed
+    def _readout_html(self, k: int, run: PenaltyRun | None = None, closed: torch.Tensor | None = None) -> str:
+        run, closed = (self.run, self.closed) if run is None else (run, closed)
         gap = float((run.delta[: k + 1] - closed[: k + 1]).abs().max())
         factor = 1 - 2 * run.lr * run.lam * self.stiffness
         lines = [
@@ -356,9 +360,9 @@ class RelaxationPlayer:
         return "<br>".join(lines)
 
     # --- figure -----------------------------------------------------------------------------
-    def _build_figure(self) -> go.FigureWidget:
+    def _build_figure(self) -> go.Figure:
         self.run, self.closed = self.lookup(self.lam.value, self.lr.value)
-        fig = go.FigureWidget()
+        fig = go.Figure()
         # the theme's colour-blind-safe palette; past four neurons the line style tells them apart too
         palette, ink = theme.colors(), theme.ROLE_COLORS["target"]
         colors = [palette[j % len(palette)] for j in range(self.width)]
@@ -406,26 +410,74 @@ class RelaxationPlayer:
             legend=dict(font=dict(size=10)),
             template=theme.template(),
         )
-        self._fill(fig)
-        self._place(fig, 0)
-        self.readout.value = self._readout_html(0)
+        upd = front.merge(self._curves(self.run, self.closed), self._marks(self.run, self.closed, 0))
+        front.apply(fig, upd)
+        self.readout.value = upd["readout"]
         return fig
 
-    def _fill(self, fig) -> None:
-        t = self.run.t.numpy()
-        delta, closed = self.run.delta.numpy(), self.closed.numpy()
-        for j in range(self.width):
-            fig.data[j].update(x=t, y=delta[:, j])
-            fig.data[self.width + j].update(x=t, y=closed[:, j])
+    def _curves(self, run: PenaltyRun, closed: torch.Tensor) -> dict:
+        """Update: the simulated and closed-form curves of ``run``."""
+        t, delta, closed = run.t.numpy(), run.delta.numpy(), closed.numpy()
+        traces = {j: {"x": t, "y": delta[:, j]} for j in range(self.width)}
+        traces |= {self.width + j: {"x": t, "y": closed[:, j]} for j in range(self.width)}
+        return front.update(traces)
 
-    def _place(self, fig, k: int) -> None:
-        t = float(self.run.t[k])
-        fig.data[2 * self.width].update(x=np.full(self.width, t), y=self.run.delta[k].numpy())
-        cursor = fig.data[2 * self.width + 1]
-        cursor.x = np.array([t, t])
-        cursor.name = (
-            f"now: t = {t:.2f}<br>λ = {self.run.lam:.2f}, η = {self.run.lr:.2f}"  # legend, no relayout
+    def _marks(self, run: PenaltyRun, closed: torch.Tensor, k: int) -> dict:
+        """Update: the markers and the time cursor at step ``k``, and the readout."""
+        t = float(run.t[k])
+        traces = {
+            2 * self.width: {"x": np.full(self.width, t), "y": run.delta[k].numpy()},
+            2 * self.width + 1: {
+                "x": np.array([t, t]),
+                "name": f"now: t = {t:.2f}<br>λ = {run.lam:.2f}, η = {run.lr:.2f}",  # legend, no relayout
+            },
+        }
+        return front.update(traces, readout=self._readout_html(k, run, closed))
+
+    def state_update(self, lam: float, lr: float, frame: int) -> dict:
+        """The whole update for the state (λ, η, frame): curves, markers, cursor and readout."""
+        return self._whole(*self.lookup(lam, lr), frame)
+
+    def _whole(self, run: PenaltyRun, closed: torch.Tensor, frame: int) -> dict:
+        k = step_at_frame(run, int(frame), self.n_frames, self.horizon)
+        return front.merge(self._curves(run, closed), self._marks(run, closed, k))
+
+    def serve(self, state: dict) -> dict:
+        """The update for a state the page's tables do not hold (asked by the page)."""
+        return self.state_update(state["lam"], state["lr"], state["frame"])
+
+    def _frame_table(self) -> dict:
+        run, closed = self.run, self.closed
+        frames = range(self.n_frames + 1)
+        steps = [step_at_frame(run, f, self.n_frames, self.horizon) for f in frames]
+        return front.table(
+            "frame",
+            {"lam": self.lam.value, "lr": self.lr.value},
+            frames,
+            [self._marks(run, closed, k) for k in steps],
+            complete=False,  # markers, cursor and readout only: the curves must be this run's,
         )
+
+    def _row_table(self, along: str) -> dict:
+        """λ row (``along="lam"``) or η column (``"lr"``) through the current state: every stored run."""
+        lam, lr, frame = self.lam.value, self.lr.value, self.frame.value
+        if along == "lam":
+            keys = [(v, round(float(lr), 6)) for v in self.lam_grid]
+            at = {"lr": lr, "frame": frame}
+        else:
+            keys = [(round(float(lam), 6), v) for v in self.lr_grid]
+            at = {"lam": lam, "frame": frame}
+        keys = [p for p in keys if p in self._runs]
+        values = [p[0] if along == "lam" else p[1] for p in keys]
+        return front.table(along, at, values, [self._whole(*self._runs[p], frame) for p in keys])
+
+    def _publish_frames(self) -> None:
+        """Send the time slider's table (every frame of the current run): play runs in the page."""
+        self.front.tables = [self._frame_table()]
+
+    def _publish_rows(self) -> None:
+        """Send every table: frames of the current run, the λ row and the η column (input idle)."""
+        self.front.tables = [self._frame_table(), self._row_table("lam"), self._row_table("lr")]
 
     def _sync_controls(self) -> None:
         """Play and the time slider are off after a divergence (the readout says why)."""
@@ -437,24 +489,32 @@ class RelaxationPlayer:
     # --- observers --------------------------------------------------------------------------
     def _on_params(self, _change=None) -> None:
         self.run, self.closed = self.lookup(self.lam.value, self.lr.value)
-        k = step_at_frame(self.run, self.frame.value, self.n_frames, self.horizon)
-        with self.fig.batch_update():
-            self._fill(self.fig)
-            self._place(self.fig, k)
-        self.readout.value = self._readout_html(k)
+        self._show(self.state_update(self.lam.value, self.lr.value, self.frame.value))
         self._sync_controls()
+        self._publish_frames()
 
     def _on_frame(self, _change=None) -> None:
         k = step_at_frame(self.run, self.frame.value, self.n_frames, self.horizon)
-        with self.fig.batch_update():
-            self._place(self.fig, k)
-        self.readout.value = self._readout_html(k)
+        self._show(self._marks(self.run, self.closed, k))
+        self._filler.poke()  # the λ row and η column hold the frame: refresh them when idle
+
+    def _show(self, upd: dict) -> None:
+        """Bring the Python-side mirror (``fig``, ``readout``) to what the page draws."""
+        front.apply(self.fig, upd)
+        self.readout.value = upd.get("readout", self.readout.value)
 
     def show_static(self) -> None:
         """Show the initial figure as a static plotly figure (+ PNG), readable without a kernel."""
         from gaugelab.display import show
 
         show(self._static)
+
+
+class _Text:
+    """A readout's current HTML (``.value``), drawn by the page's FrontFigure."""
+
+    def __init__(self, value: str = ""):
+        self.value = value
 
 
 def _slider_grid(slider) -> list[float]:

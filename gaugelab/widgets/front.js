@@ -1,0 +1,175 @@
+// GaugeLab FrontFigure: a plotly figure drawn and redrawn in the browser (gaugelab/widgets/front.py).
+//
+// The kernel sends the figure once, and "tables": for one control (`along`), every value it can take
+// and the update the figure needs there, valid while the other controls keep the values in `at`.
+// A control moved by the student redraws from a table here, in the page, without a round trip; a
+// state no table holds is asked of the kernel ({kind: "need"}), latest value wins (one request in
+// flight; a newer state is asked for when the answer arrives). An update sets trace properties
+// ({index: {path: value}}) and layout properties ({path: value}) and the readout's HTML, or brings a
+// whole new figure; each is drawn by one Plotly.react.
+
+const TOL = 1e-9;
+
+function same(a, b) {
+  if (typeof a === "number" && typeof b === "number") {
+    return Math.abs(a - b) <= TOL * Math.max(1, Math.abs(a), Math.abs(b));
+  }
+  return a === b;
+}
+
+function sameState(a, b) {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  for (const k of keys) if (!same(a[k], b[k])) return false;
+  return true;
+}
+
+// plotly.js, once per page: the kernel sends the plotly.min.js of its plotly package (no network).
+function loadPlotly(model) {
+  if (globalThis.__gaugelabPlotly) return globalThis.__gaugelabPlotly;
+  const p = new Promise((resolve, reject) => {
+    const onMsg = (msg, buffers) => {
+      if (!msg || msg.kind !== "plotly-source") return;
+      model.off("msg:custom", onMsg);
+      try {
+        const text = new TextDecoder().decode(buffers[0]);
+        const mod = { exports: {} };
+        new Function("module", "exports", text)(mod, mod.exports);
+        resolve(mod.exports);
+      } catch (err) {
+        reject(err);
+      }
+    };
+    model.on("msg:custom", onMsg);
+    model.send({ kind: "plotly-source?" });
+  });
+  globalThis.__gaugelabPlotly = p;
+  p.catch(() => {
+    globalThis.__gaugelabPlotly = null;
+  });
+  return p;
+}
+
+async function render({ model, el }) {
+  const readout = document.createElement("div");
+  readout.className = "gaugelab-readout";
+  readout.style.minHeight = model.get("readout_min_height");
+  const plot = document.createElement("div");
+  plot.className = "gaugelab-plot";
+  el.append(readout, plot);
+  readout.innerHTML = model.get("readout");
+
+  const Plotly = await loadPlotly(model);
+  const fig = model.get("figure");
+  const config = { displaylogo: false, responsive: false, ...(fig.config || {}) };
+  await Plotly.newPlot(plot, fig.data, fig.layout, config);
+
+  const controls = {};
+  for (const [name, id] of Object.entries(model.get("controls"))) {
+    controls[name] = await model.widget_manager.get_model(id.replace(/^IPY_MODEL_/, ""));
+  }
+  const state = () => Object.fromEntries(Object.entries(controls).map(([n, m]) => [n, m.get("value")]));
+
+  let drawn = model.get("figure_state"); // the state the figure shows
+  let asked = null; // the state asked of the kernel, while its answer is out
+  let chain = Promise.resolve(); // draws run one after another
+
+  let tables = JSON.parse(model.get("tables_json"));
+  function lookup(s) {
+    for (const t of tables) {
+      if (!Object.entries(t.at).every(([k, v]) => same(s[k], v))) continue;
+      // a partial table changes only what depends on `along`: the figure must already show `at`
+      if (!t.complete && !Object.entries(t.at).every(([k, v]) => same(drawn[k], v))) continue;
+      const i = t.values.findIndex((v) => same(v, s[t.along]));
+      if (i >= 0) return t.updates[i];
+    }
+    return null;
+  }
+
+  // our own copy of the figure: an update sets trace/layout properties (copy on write), then one
+  // Plotly.react draws it (datarevision tells plotly the data changed): one redraw per update
+  let data = fig.data.map((t) => ({ ...t }));
+  let layout = { ...fig.layout };
+  let rev = 0;
+
+  function setPath(obj, path, value) {
+    // plotly's attribute strings: "xaxis.range", "shapes[0].x0" (an index into an array)
+    const keys = path.split(/\.|\[(\d+)\]\.?/).filter((k) => k !== undefined && k !== "");
+    let o = obj;
+    for (const k of keys.slice(0, -1)) {
+      const child = o[k];
+      o[k] = Array.isArray(child) ? [...child] : child && typeof child === "object" ? { ...child } : {};
+      o = o[k];
+    }
+    o[keys[keys.length - 1]] = value;
+  }
+
+  function draw(update, s) {
+    drawn = s;
+    if (update.figure) {
+      data = update.figure.data.map((t) => ({ ...t }));
+      layout = { ...update.figure.layout };
+    }
+    for (const [i, props] of Object.entries(update.traces || {})) {
+      data[i] = { ...data[i] };
+      for (const [path, value] of Object.entries(props)) setPath(data[i], path, value);
+    }
+    layout = { ...layout };
+    for (const [path, value] of Object.entries(update.layout || {})) setPath(layout, path, value);
+    layout.datarevision = ++rev;
+    const d = data,
+      l = layout;
+    chain = chain.then(async () => {
+      await Plotly.react(plot, d, l, config);
+      if (update.readout !== undefined) readout.innerHTML = update.readout;
+    });
+  }
+
+  function show() {
+    const s = state();
+    if (sameState(s, drawn)) return;
+    const update = lookup(s);
+    if (update) {
+      draw(update, s);
+    } else if (asked === null) {
+      asked = s;
+      model.send({ kind: "need", state: s });
+    }
+  }
+
+  // a shape the student dragged (plotly's editable shapes): the kernel decides where it lands
+  plot.on("plotly_relayout", (ev) => {
+    const shapes = Object.fromEntries(Object.entries(ev || {}).filter(([k]) => k.startsWith("shapes[")));
+    if (Object.keys(shapes).length) model.send({ kind: "relayout", data: shapes });
+  });
+
+  const onMsg = (msg) => {
+    if (!msg || msg.kind !== "update") return;
+    if (!msg.pushed) asked = null;
+    draw(msg.update, msg.state); // an answer for an older state is drawn too (feedback), then:
+    show(); // the newest state, if it differs
+  };
+  model.on("msg:custom", onMsg);
+  const onTables = () => {
+    tables = JSON.parse(model.get("tables_json"));
+    show();
+  };
+  model.on("change:tables_json", onTables);
+  const onFigure = () => {
+    const f = model.get("figure");
+    draw({ figure: f, readout: model.get("readout") }, model.get("figure_state"));
+    show();
+  };
+  model.on("change:figure", onFigure);
+  for (const m of Object.values(controls)) m.on("change:value", show);
+  show();
+
+  return () => {
+    model.off("msg:custom", onMsg);
+    model.off("change:tables_json", onTables);
+    model.off("change:figure", onFigure);
+    for (const m of Object.values(controls)) m.off("change:value", show);
+    Plotly.purge(plot);
+  };
+}
+
+export default { render };

@@ -1,0 +1,232 @@
+"""A plotly figure redrawn in the browser from precomputed tables: no kernel round trip on a drag.
+
+Why: with plotly's ``FigureWidget`` every slider step travels to the kernel, is computed, is
+validated by plotly's Python objects and travels back before plotly.js redraws; measured in
+JupyterLab + Chromium that is 90–250 ms per step and 2–6 redraws per second of drag (issue 11).
+:class:`FrontFigure` draws the figure with plotly.js in the page (the ``plotly.min.js`` of the
+installed plotly package, sent once per page through the widget's comm: no network) and redraws it
+there when a control moves, from a *table*: for one control, every value of its grid and the
+update the figure needs at that value, valid while the other controls keep given values.
+
+    table = {"along": "lam", "at": {"lr": 0.03, "frame": 0},
+             "values": [0.0, 0.05, ...], "updates": [update, update, ...]}
+    update = {"traces": {"0": {"y": [...]}, "5": {"x": [...], "name": "now"}},
+              "layout": {"xaxis.range": [0, 3]}, "readout": "<b>…</b>"}    # or {"figure": fig_json}
+
+A state (the values of all controls) that no table holds is asked of the kernel: ``serve(state)``
+returns its update (latest value wins: one request in flight). The app recomputes its tables around
+the new state when the input is idle (:class:`gaugelab.widgets.live.WhenIdle`), so the next drag
+along any control is drawn in the page again. The readout above the plot is part of the update, so
+figure and readout change together.
+
+The same update dicts are applied to a plain ``go.Figure`` on the Python side (:func:`apply`), the
+mirror that tests, ``show_static`` and PNG export read: one source for what is drawn.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping
+from functools import cache
+from pathlib import Path
+
+import anywidget
+import numpy as np
+import plotly
+import plotly.graph_objects as go
+import traitlets
+
+#: significant digits kept for coordinates sent to the browser (the plots are ≤ 1000 px; 5 digits
+#: are within 5e-5 of the largest value, far below a pixel)
+DIGITS = 5
+
+
+def rounded(values, digits: int = DIGITS) -> list:
+    """``values`` (array-like of numbers) as a (nested) list of floats rounded to ``digits``
+    significant digits of the largest magnitude in it (the plot's scale: an absolute precision,
+    at most 5e-5 of the largest value); NaN/inf become None (a gap in a plotly line), so the JSON
+    stays valid. ``np.round`` divides by a power of ten, so each value is the double nearest a short decimal
+    and JSON writes it short."""
+    a = np.asarray(values, dtype=float)
+    finite = np.isfinite(a)
+    scale = float(np.abs(a[finite]).max()) if finite.any() else 0.0
+    decimals = digits - 1 - math.floor(math.log10(scale)) if scale > 0 else 0
+    r = np.round(a, min(decimals, 300))
+    if finite.all():
+        return r.tolist()
+    return np.where(finite, r, None).tolist()
+
+
+def update(traces: Mapping[int, Mapping[str, object]] | None = None, layout=None, readout=None) -> dict:
+    """One update: ``traces`` = {trace index: {property path: value}}, ``layout`` = {property path:
+    value} (paths such as ``"xaxis.range"``), ``readout`` = HTML. Values are kept as given (numpy
+    arrays at full precision for the Python mirror); :func:`for_page` makes the JSON the page gets."""
+    upd: dict = {}
+    if traces:
+        upd["traces"] = {str(int(i)): dict(p) for i, p in traces.items()}
+    if layout:
+        upd["layout"] = dict(layout)
+    if readout is not None:
+        upd["readout"] = str(readout)
+    return upd
+
+
+def for_page(upd: Mapping) -> dict:
+    """``upd`` as JSON for the page: float arrays rounded to :data:`DIGITS` significant digits."""
+    out = {k: v for k, v in upd.items() if k not in ("traces", "layout")}
+    if "traces" in upd:
+        out["traces"] = {i: {k: _jsonable(v) for k, v in p.items()} for i, p in upd["traces"].items()}
+    if "layout" in upd:
+        out["layout"] = {k: _jsonable(v) for k, v in upd["layout"].items()}
+    return out
+
+
+def merge(*updates: dict) -> dict:
+    """Several updates as one (later ones win where they set the same property)."""
+    out: dict = {}
+    for u in updates:
+        for i, props in u.get("traces", {}).items():
+            out.setdefault("traces", {}).setdefault(i, {}).update(props)
+        if "layout" in u:
+            out.setdefault("layout", {}).update(u["layout"])
+        if "readout" in u:
+            out["readout"] = u["readout"]
+    return out
+
+
+def _jsonable(v):
+    if isinstance(v, np.ndarray):
+        return rounded(v) if v.dtype.kind == "f" else v.tolist()
+    if isinstance(v, (list, tuple)) and v and all(isinstance(x, float) for x in v):
+        return rounded(v)
+    if isinstance(v, (np.floating, np.integer, np.bool_)):
+        return v.item()
+    return v
+
+
+def apply(fig: go.Figure, upd: Mapping) -> go.Figure:
+    """Apply one update (see the module docstring) to a Python-side ``go.Figure``, as plotly.js
+    does in the page."""
+    if "figure" in upd:
+        new = go.Figure(upd["figure"])
+        fig.data = ()
+        fig.add_traces(list(new.data))
+        fig.layout = new.layout
+        return fig
+    with fig.batch_update():
+        for i, props in upd.get("traces", {}).items():
+            for path, value in props.items():
+                fig.data[int(i)][path] = value
+        for path, value in upd.get("layout", {}).items():
+            fig.layout[path] = value
+    return fig
+
+
+def table(along: str, at: Mapping[str, object], values, updates, complete: bool = True) -> dict:
+    """A table for control ``along``: ``updates[i]`` is drawn at ``values[i]`` while the other
+    controls hold the values in ``at``. ``complete=False``: the updates change only what depends
+    on ``along``, so the page uses them only while its figure already shows the state ``at``."""
+    values, updates = [_jsonable(v) for v in values], [for_page(u) for u in updates]
+    if len(values) != len(updates):
+        raise ValueError(f"updates: expected one update per value ({len(values)}), got {len(updates)}")
+    at = {k: _jsonable(v) for k, v in at.items()}
+    return {"along": along, "at": at, "values": values, "updates": updates, "complete": bool(complete)}
+
+
+@cache
+def _plotly_js() -> bytes:
+    return (Path(plotly.__file__).parent / "package_data" / "plotly.min.js").read_bytes()
+
+
+class FrontFigure(anywidget.AnyWidget):
+    """A readout above a plotly figure, both redrawn in the browser from :attr:`tables`.
+
+    ``controls`` = {name: ipywidgets value widget}; ``serve(state)`` returns the update for a
+    state {name: value} that no table holds (called when the browser asks).
+    """
+
+    _esm = Path(__file__).with_name("front.js")
+    figure = traitlets.Dict().tag(sync=True)
+    figure_state = traitlets.Dict().tag(sync=True)
+    tables_json = traitlets.Unicode("[]").tag(sync=True)  # sent as one JSON string: far faster to
+    # serialise than a nested list (ipywidgets walks a list's every element looking for buffers)
+    controls = traitlets.Dict().tag(sync=True)
+    readout = traitlets.Unicode("").tag(sync=True)
+    readout_min_height = traitlets.Unicode("0").tag(sync=True)
+
+    def __init__(
+        self,
+        fig: go.Figure,
+        controls: Mapping[str, object],
+        serve: Callable[[dict], dict],
+        readout: str = "",
+        readout_min_height: str = "0",
+        on_shape: Callable[[dict], None] | None = None,
+        config: Mapping | None = None,
+    ):
+        if not callable(serve):
+            raise ValueError(f"serve: expected a callable taking a state dict, got {serve!r}")
+        for name, w in controls.items():
+            if not hasattr(w, "model_id") or not hasattr(w, "value"):
+                raise ValueError(f"controls: {name!r} is not an ipywidgets value widget ({w!r})")
+        figure = fig.to_plotly_json()
+        if config:
+            figure["config"] = dict(config)
+        super().__init__(
+            figure=figure,
+            figure_state=self._state_of(controls),
+            controls={name: w.model_id for name, w in controls.items()},
+            readout=str(readout),
+            readout_min_height=readout_min_height,
+        )
+        self._controls = dict(controls)
+        self._tables: list = []
+        self.serve = serve
+        self.on_shape = on_shape
+        self._config = dict(config or {})
+        self.served = 0  # updates computed for the browser (tests and benchmarks read it)
+        self.on_msg(self._on_msg)
+
+    @property
+    def tables(self) -> list:
+        """The tables the page holds (see the module docstring); assign a list to send new ones."""
+        return self._tables
+
+    @tables.setter
+    def tables(self, tables: list) -> None:
+        self._tables = list(tables)
+        self.tables_json = json.dumps(self._tables, allow_nan=False, separators=(",", ":"))
+
+    @staticmethod
+    def _state_of(controls) -> dict:
+        return {name: _jsonable(w.value) for name, w in controls.items()}
+
+    def state(self) -> dict:
+        """The controls' current values, as the browser sees them."""
+        return self._state_of(self._controls)
+
+    def redraw(self, fig: go.Figure, readout: str = "") -> None:
+        """Replace the whole figure (a state no table can reach, e.g. another neuron's figure)."""
+        figure = fig.to_plotly_json()
+        if self._config:
+            figure["config"] = self._config
+        self.set_trait("figure_state", self.state())
+        self.set_trait("readout", str(readout))
+        self.figure = figure
+
+    def push(self, upd: Mapping) -> None:
+        """Draw ``upd`` in the page now, for the current state (e.g. after the kernel moved a
+        dragged shape to where it belongs)."""
+        self.send({"kind": "update", "state": self.state(), "update": for_page(upd), "pushed": True})
+
+    def _on_msg(self, _widget, content, _buffers) -> None:
+        kind = content.get("kind") if isinstance(content, dict) else None
+        if kind == "plotly-source?":
+            self.send({"kind": "plotly-source"}, [_plotly_js()])
+        elif kind == "relayout" and self.on_shape is not None:
+            self.on_shape(dict(content.get("data") or {}))
+        elif kind == "need":
+            state = dict(content.get("state") or {})
+            self.served += 1
+            self.send({"kind": "update", "state": state, "update": for_page(self.serve(state))})
