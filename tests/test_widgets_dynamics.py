@@ -255,8 +255,7 @@ def test_batch_runs_are_the_single_runs_and_the_theory_step():
 
 def test_player_fills_its_rows_and_looks_runs_up():
     player = RelaxationPlayer(model=demo_model(width=4, seed=1), max_steps=60)
-    assert len(player._runs) == 1  # only the shown run is computed on building
-    player.fill_all_nearby()
+    # on building: the shown run, its λ row and its η column (the page's first tables)
     lam0, lr0 = player.lam.value, player.lr.value
     assert len(player._runs) == len(player.lam_grid) + len(player.lr_grid) - 1
     for lam, lr in ((1.25, lr0), (lam0, 0.33)):
@@ -289,10 +288,17 @@ def test_the_relaxation_player_sends_the_page_its_frames_row_and_column():
     from gaugelab.widgets.relaxation import RelaxationPlayer
 
     player = RelaxationPlayer(lam=0.5, lr=0.05, n_frames=40)
-    (frames,) = player.front.tables  # at once: play and the time slider run in the page
-    assert frames["along"] == "frame" and frames["values"] == list(range(41))
+    tables = {t["along"]: t for t in player.front.tables}  # at once: the first drag runs in the page
+    frames = tables["frame"]
+    assert frames["values"] == list(range(41))
     assert frames["at"] == {"lam": 0.5, "lr": 0.05} and not frames["complete"]
-    player.fill_all_nearby()  # what the kernel does once the input is idle
+    player.lam.value = 1.0  # drawn from the λ row; the tables follow once the kernel is idle
+    assert {t["along"]: t["at"] for t in player.front.tables}["frame"]["lam"] == 0.5
+    player.fill_all_nearby()
+    at = {t["along"]: t["at"] for t in player.front.tables}
+    assert at["frame"]["lam"] == 1.0 and at["lr"]["lam"] == 1.0 and set(at) == {"frame", "lam", "lr"}
+    player.lam.value = 0.5
+    player.fill_all_nearby()
     tables = {t["along"]: t for t in player.front.tables}
     assert len(tables["lam"]["values"]) == len(player.lam_grid) and tables["lam"]["complete"]
     assert len(tables["lr"]["values"]) == len(player.lr_grid)

@@ -71,7 +71,6 @@ async function render({ model, el }) {
 
   let drawn = model.get("figure_state"); // the state the figure shows
   let asked = null; // the state asked of the kernel, while its answer is out
-  let chain = Promise.resolve(); // draws run one after another
 
   let tables = JSON.parse(model.get("tables_json"));
   function lookup(s) {
@@ -109,6 +108,7 @@ async function render({ model, el }) {
       data = update.figure.data.map((t) => ({ ...t }));
       layout = { ...update.figure.layout };
     }
+    data = [...data]; // a new array: plotly keeps the one it drew, react compares with it
     for (const [i, props] of Object.entries(update.traces || {})) {
       data[i] = { ...data[i] };
       for (const [path, value] of Object.entries(props)) setPath(data[i], path, value);
@@ -116,12 +116,31 @@ async function render({ model, el }) {
     layout = { ...layout };
     for (const [path, value] of Object.entries(update.layout || {})) setPath(layout, path, value);
     layout.datarevision = ++rev;
-    const d = data,
-      l = layout;
-    chain = chain.then(async () => {
-      await Plotly.react(plot, d, l, config);
-      if (update.readout !== undefined) readout.innerHTML = update.readout;
-    });
+    if (update.readout !== undefined) text = update.readout;
+    paint();
+  }
+
+  // latest wins: while plotly draws, further updates only change our copy; one more draw then
+  // shows the newest state (no backlog of intermediate frames)
+  let busy = false,
+    again = false,
+    text;
+  async function paint() {
+    if (busy) {
+      again = true;
+      return;
+    }
+    busy = true;
+    try {
+      do {
+        again = false;
+        const r = text;
+        await Plotly.react(plot, data, layout, config);
+        if (r !== undefined) readout.innerHTML = r;
+      } while (again);
+    } finally {
+      busy = false;
+    }
   }
 
   function show() {

@@ -286,7 +286,7 @@ class RelaxationPlayer:
             w.layout.width = width
         self.widget = widgets.VBox([widgets.HBox([self.lam, self.lr, self.play, self.frame]), self.front])
         self._sync_controls()
-        self._publish_frames()
+        self.fill_all_nearby()  # the λ row and η column now (≈ 1 s): the first drag is drawn in the page
 
     # --- pure parts -------------------------------------------------------------------------
     def steps_for(self, lr: float) -> int:
@@ -471,10 +471,6 @@ class RelaxationPlayer:
         values = [p[0] if along == "lam" else p[1] for p in keys]
         return front.table(along, at, values, [self._whole(*self._runs[p], frame) for p in keys])
 
-    def _publish_frames(self) -> None:
-        """Send the time slider's table (every frame of the current run): play runs in the page."""
-        self.front.tables = [self._frame_table()]
-
     def _publish_rows(self) -> None:
         """Send every table: frames of the current run, the λ row and the η column (input idle)."""
         self.front.tables = [self._frame_table(), self._row_table("lam"), self._row_table("lr")]
@@ -491,7 +487,9 @@ class RelaxationPlayer:
         self.run, self.closed = self.lookup(self.lam.value, self.lr.value)
         self._show(self.state_update(self.lam.value, self.lr.value, self.frame.value))
         self._sync_controls()
-        self._publish_frames()
+        # the page's λ row still holds (same η and frame); this run's frames and the η column
+        # follow once the input is idle (the filler publishes every table): no megabytes per step
+        self._filler.poke()
 
     def _on_frame(self, _change=None) -> None:
         k = step_at_frame(self.run, self.frame.value, self.n_frames, self.horizon)
