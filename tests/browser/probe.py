@@ -137,7 +137,9 @@ KERNEL_EXEC_JS = r"""async ([code, timeoutMs]) => {
     if (msg.header.msg_type === 'error') out += `${c.ename}: ${c.evalue}`;
   };
   const timer = new Promise(r => setTimeout(() => r({content: {status: 'timeout'}}), timeoutMs));
-  const reply = await Promise.race([fut.done, timer]);
+  // a kernel restarted or shut down meanwhile cancels the request: report it, do not throw
+  const done = fut.done.catch(e => ({content: {status: 'canceled'}, error: String(e)}));
+  const reply = await Promise.race([done, timer]);
   return {status: reply.content.status, out, kernel_status: kernel.status};
 }"""
 
