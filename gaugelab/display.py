@@ -39,8 +39,19 @@ def start_png_session(tabs: int = 1) -> bool:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         kaleido.start_sync_server(n=tabs, silence_warnings=True, **KALEIDO_OPTIONS)
-    atexit.register(kaleido.stop_sync_server, silence_warnings=True)
+    atexit.register(stop_png_session)
     return True
+
+
+def stop_png_session() -> None:
+    """Close the browser of :func:`start_png_session` now (a no-op if none was started)."""
+    try:
+        import kaleido
+    except ImportError:
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        kaleido.stop_sync_server(silence_warnings=True)
 
 
 def static_png(fig: go.Figure, width: int | None = None, height: int | None = None) -> bytes | None:

@@ -70,6 +70,22 @@ def test_reproduce_quick_writes_every_artifact(tmp_path, report):
     assert f"Wrote {len(FIGURES)} HTML figures" in proc.stdout
 
 
+def test_the_default_export_writes_every_figure_as_png(tmp_path):
+    # the PNG path of the CLI (kaleido with the Chromium the test set-up installs); the process ends
+    # through os._exit after stopping that browser, so stdout must still be complete
+    out = tmp_path / "out"
+    proc = _run("--quick", "--out", str(out), "--no-progress")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    data = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert sorted(data["png_figures"]) == sorted(FIGURES), proc.stdout[-800:]
+    for name in FIGURES:
+        png = (out / "figures" / f"{name}.png").read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and png[12:16] == b"IHDR"
+        assert int.from_bytes(png[16:20], "big") == 1000  # the width asked for
+        assert len(png) > 10_000  # drawn, not blank
+    assert f"({len(FIGURES)} PNG)" in proc.stdout and proc.stdout.rstrip().endswith(").")
+
+
 @pytest.mark.parametrize("bad", [["reproduce", "--seeds", "0"], ["reproduce", "--threads", "0"], ["nope"]])
 def test_bad_arguments_exit_with_an_error(bad):
     from gaugelab.__main__ import main
