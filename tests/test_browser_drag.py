@@ -170,7 +170,8 @@ def test_drag_the_landscape_start_point(lab_server, browser):
         assert math.dist(g0["shape_px"], g0["points"][-1][0]) <= 1.5  # the ring is on the × marker
         page.screenshot(path=str(ART / "landscape_before.png"))
         _drag(page, 70, 60)  # right and down: off the orbit a·w = 1
-        vals = _wait_for(page, lambda: (v := _slider_values(page))[0] != a0 and v)
+        # the kernel moves a₀ and then w₀ (two messages): wait for both
+        vals = _wait_for(page, lambda: (v := _slider_values(page))[0] != a0 and v[1] != w0 and v)
         page.wait_for_timeout(1000)
         g1 = page.evaluate(GEOMETRY_JS)
         page.screenshot(path=str(ART / "landscape_after.png"))

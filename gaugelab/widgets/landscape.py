@@ -10,8 +10,9 @@ R_λ = (λ/4)(w² − a²)² (``gl.gauge_penalty``) pushes along the orbits towa
 |a| = |w|, where the minimum is flattest: the top Hessian eigenvalue there is a² + w² ≥ 2|y|.
 
 Trajectories are computed by autograd of ``gl.half_mse`` + ``gl.gauge_penalty`` on the toy model
-(:func:`toy_descent`); :class:`LandscapeWidget` only wires the pure functions to ipywidgets and a
-plotly ``FigureWidget``.
+(:func:`toy_descent`; many at once, bit for bit the same, :func:`toy_descents_batch`);
+:class:`LandscapeWidget` only wires the pure functions to ipywidgets and a
+:class:`gaugelab.widgets.front.FrontFigure`, which redraws in the page from tables.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from torch import nn
 import gaugelab as gl
 from gaugelab import theme
 from gaugelab._check import finite_number, nonnegative_number, positive_number
-from gaugelab.widgets.live import LatestWins, WhenIdle, as_array, restyle
+from gaugelab.widgets import front
+from gaugelab.widgets.live import WhenIdle
 from gaugelab.widgets.orbit import shape_centre
 
 LIM = 3.0  # the plotted square [−LIM, LIM]²
@@ -162,6 +164,83 @@ def toy_descents(
     return runs
 
 
+def toy_descents_batch(configs, steps: int = 80, y: float = 1.0) -> list[ToyRun]:
+    """:func:`toy_descent` (with the loss) for many starts and settings at once.
+
+    ``configs``: (a0, w0, η, λ) per path. The B toys are the B neurons of one net
+    ``gl.two_layer(1, B, 1, bias=False, activation="identity")``: toy i's output at x = 1 is neuron
+    i's contribution a_i·σ(w_i), its loss ``gl.half_mse`` of that alone, and since R_λ is a sum
+    over neurons, toy i's penalty gradient is λ_i times neuron i's part of ∇``gl.gauge_penalty``
+    (λ = 1). One backward pass per step for all B paths; the same divergence rule and records as
+    :func:`toy_descents` (tests compare the two).
+    """
+    cfg = [tuple(c) for c in configs]
+    if not cfg or any(len(c) != 4 for c in cfg):
+        raise ValueError(f"configs: expected a non-empty list of (a0, w0, lr, lam), got {configs!r}")
+    a0 = [_finite(c[0], "a0") for c in cfg]
+    w0 = [_finite(c[1], "w0") for c in cfg]
+    lrs = [positive_number(c[2], "lr") for c in cfg]
+    lams = [nonnegative_number(c[3], "lam") for c in cfg]
+    y = _finite(y, "y")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+        raise ValueError(f"steps: expected an integer >= 0, got {steps!r}")
+    dt, b = torch.float64, len(cfg)
+    net = gl.two_layer(1, b, 1, bias=False, activation="identity")
+    w_par, a_par = net[0].weight, net[2].weight  # (B, 1) incoming, (1, B) outgoing
+    with torch.no_grad():
+        w_par.copy_(torch.tensor(w0, dtype=dt)[:, None])
+        a_par.copy_(torch.tensor(a0, dtype=dt)[None, :])
+    lr, lam = torch.tensor(lrs, dtype=dt), torch.tensor(lams, dtype=dt)
+    x = torch.ones(1, 1, dtype=dt)
+    target = torch.full((b, 1), y, dtype=dt)
+    per_toy_loss = torch.vmap(gl.half_mse)
+    a_hist, w_hist, l_hist = [a_par[0].detach().clone()], [w_par[:, 0].detach().clone()], []
+    alive = torch.ones(b, dtype=torch.bool)
+    div_step = torch.zeros(b, dtype=torch.long)
+    for k in range(1, steps + 1):
+        if not alive.any():
+            break
+        out = net[1](net[0](x)) * a_par  # (1, B): each neuron's contribution = toy i's output
+        losses = per_toy_loss(out.T.unsqueeze(-1), target.unsqueeze(-1))
+        l_hist.append(losses.detach().clone())
+        g_w, g_a = torch.autograd.grad(losses.sum(), (w_par, a_par))
+        p_w, p_a = torch.autograd.grad(gl.gauge_penalty(net, 1.0), (w_par, a_par))
+        with torch.no_grad():
+            step_w = (lr * alive)[:, None] * (g_w + lam[:, None] * p_w)
+            step_a = (lr * alive)[None, :] * (g_a + lam[None, :] * p_a)
+            w_par.sub_(step_w)
+            a_par.sub_(step_a)
+            a, w = a_par[0], w_par[:, 0]
+            bad = alive & (~torch.isfinite(a) | ~torch.isfinite(w) | (torch.maximum(a.abs(), w.abs()) > 1e3))
+            div_step[bad] = k
+            alive &= ~bad
+            # a diverged toy keeps its last finite point (it no longer moves)
+            a_par[0, bad] = a_hist[-1][bad]
+            w_par[bad, 0] = w_hist[-1][bad]
+        a_hist.append(a_par[0].detach().clone())
+        w_hist.append(w_par[:, 0].detach().clone())
+    with torch.no_grad():
+        out = net[1](net[0](x)) * a_par
+        l_hist.append(per_toy_loss(out.T.unsqueeze(-1), target.unsqueeze(-1)))
+    A, W, L = torch.stack(a_hist), torch.stack(w_hist), torch.stack(l_hist)
+    runs = []
+    for i in range(b):
+        n = int(div_step[i]) if div_step[i] > 0 else A.shape[0]  # points before the bad step
+        runs.append(
+            ToyRun(
+                a=A[:n, i].clone(),
+                w=W[:n, i].clone(),
+                loss=L[:n, i].clone(),
+                lr=lrs[i],
+                lam=lams[i],
+                with_loss=True,
+                diverged=bool(div_step[i] > 0),
+                diverged_step=int(div_step[i]) if div_step[i] > 0 else None,
+            )
+        )
+    return runs
+
+
 def loss_grid(
     y: float = 1.0, lim: float = LIM, n: int = 101
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -228,6 +307,20 @@ def project_on_toy_orbit(a0: float, w0: float, a: float, w: float, a_range=(-2.5
 
 #: Trace indexes of the landscape figure.
 L_CONTOUR, L_DIAG, L_MINIMA, L_ORBIT, L_CONSERVED, L_PLAIN, L_SOFT, L_START = range(8)
+_NAMES = ("a0", "w0", "lr", "lam")  # the sliders, as the page's FrontFigure names them
+
+
+class _Text:
+    """A readout's current HTML (``.value``), drawn by the page's FrontFigure."""
+
+    def __init__(self, value: str = ""):
+        self.value = value
+
+
+def _slider_grid(slider) -> list[float]:
+    """Every value a FloatSlider can take (min + k·step up to max), rounded to 9 decimals."""
+    n = int(round((slider.max - slider.min) / slider.step))
+    return sorted({round(slider.min + k * slider.step, 9) for k in range(n + 1)} | {round(slider.value, 9)})
 
 
 class LandscapeWidget:
@@ -235,11 +328,17 @@ class LandscapeWidget:
     point (the × in a red ring) can be dragged, and stays on its orbit a·w = a0·w0 (the nearest
     point of the hyperbola, :func:`project_on_toy_orbit`): the a₀, w₀ sliders follow.
 
-    What runs on a step (gaugelab.widgets.live): the two descents (cached per slider values, and the
-    neighbouring slider values are computed ahead while the input is idle, one per event-loop
-    turn), then one ``batch_update`` of the traces that move (numpy arrays); the title never changes.
+    What runs on a step: nothing in the kernel before the redraw. The page holds a table along
+    every slider from the current state (:meth:`publish_tables`: every value of each slider, the
+    others fixed, all descents in one :func:`toy_descents_batch`), so a key step or a drag along
+    one slider is redrawn in the browser. Once the input is idle
+    (:class:`~gaugelab.widgets.live.WhenIdle`) the kernel's mirror catches up and the tables are
+    rebuilt around the new state. A state no table holds (two sliders moved since) is computed by
+    the kernel when the page asks.
 
-    Attributes: ``fig`` (FigureWidget), ``a0``, ``w0``, ``lr``, ``lam`` (FloatSliders), ``readout``
+    Attributes: ``fig`` (the Python-side ``go.Figure`` mirror of what the page draws, brought up to
+    date when read), ``front``
+    (the FrontFigure), ``a0``, ``w0``, ``lr``, ``lam`` (FloatSliders), ``readout``
     (HTML), ``widget`` (the whole app), ``runs`` ((plain GD, GD + penalty) :class:`ToyRun`).
     """
 
@@ -251,7 +350,7 @@ class LandscapeWidget:
         lam: float = 0.5,
         y: float = 1.0,
         steps: int = 80,
-        cache_size: int = 512,
+        cache_size: int = 2048,
     ):
         self.y = _finite(y, "y")
         self.steps = steps
@@ -265,22 +364,28 @@ class LandscapeWidget:
         self.cache_size = cache_size
         self._quiet = False
         self._exact: tuple[float, float] | None = None
-        self.readout = widgets.HTML()
-        self.fig = self._build_figure()
-        self.fig._config = {"edits": {"shapePosition": True}, "displaylogo": False}
-        self._static = go.Figure(self.fig.to_dict())
-        self.prefetch = WhenIdle(self._prefetch_work, delay=0.0)
-        self._run = LatestWins(lambda _v: self._on_change())
+        self._readout = _Text()  # the readout's HTML (drawn in the page above the plot)
+        self._fig = self._build_figure()  # the Python-side mirror of what the page draws
+        self._stale = False  # the mirror lags the sliders (brought up to date when read or idle)
+        self._static = go.Figure(self._fig.to_dict())
+        self.front = front.FrontFigure(
+            self._fig,
+            {"a0": self.a0, "w0": self.w0, "lr": self.lr, "lam": self.lam},
+            self.serve,
+            readout=self._readout.value,
+            readout_min_height="4.2em",
+            on_shape=self._on_shape,
+            config={"edits": {"shapePosition": True}, "displaylogo": False},
+        )
+        self.prefetch = WhenIdle(self._prefetch_work, delay=0.15)
         for s in self.sliders:
             s.observe(self._on_slider, names="value")
-        self.fig.layout.shapes[0].on_change(self._on_drag, "x0", "x1", "y0", "y1")
         hint = widgets.HTML(
             "<span style='font-size:12px;color:var(--jp-ui-font-color2, #555)'>drag the sliders, press "
             "← →, or drag the start point (red ring): it stays on its orbit a·w = a₀w₀</span>"
         )
-        self.widget = widgets.VBox(
-            [widgets.HBox([self.a0, self.w0, self.lr, self.lam]), hint, self.fig, self.readout]
-        )
+        self.widget = widgets.VBox([widgets.HBox([self.a0, self.w0, self.lr, self.lam]), hint, self.front])
+        self.publish_tables()
 
     # --- computing ------------------------------------------------------------------------------
     @staticmethod
@@ -309,33 +414,64 @@ class LandscapeWidget:
             self._cache.pop(next(iter(self._cache)))
         self._cache[key] = value
 
-    def neighbours(self) -> list[tuple]:
-        """The slider values one step away from the current ones (each slider alone), the last
-        moved slider's two neighbours first."""
+    def along(self, i: int) -> list[tuple]:
+        """Every state reachable by moving slider ``i`` alone from the current one."""
         vals = [s.value for s in self.sliders]
-        order = sorted(range(4), key=lambda i: i != getattr(self, "_last_moved", 0))
-        out = []
-        for i in order:
-            s = self.sliders[i]
-            for d in (1, -1):
-                v = round(vals[i] + d * s.step, 9)
-                if s.min <= v <= s.max:
-                    out.append(tuple(v if k == i else vals[k] for k in range(4)))
-        return out
+        return [tuple(v if k == i else vals[k] for k in range(4)) for v in _slider_grid(self.sliders[i])]
+
+    def fill_along(self) -> None:
+        """Compute every state along every slider from the current one (one batched descent,
+        :func:`toy_descents_batch`; the plain path of each start once)."""
+        todo = {}
+        for i in range(4):
+            for a0, w0, lr, lam in self.along(i):
+                a0, w0 = self._start_for(a0, w0)
+                key = self._key(a0, w0, lr, lam)
+                if key not in self._cache:
+                    todo[key] = (a0, w0, lr, lam)
+        plain_cfg = {self._key(a0, w0, lr, 0.0): (a0, w0, lr, 0.0) for a0, w0, lr, lam in todo.values()}
+        cfgs = list(dict.fromkeys(list(plain_cfg.values()) + [c for c in todo.values() if c[3] > 0]))
+        if not cfgs:
+            return
+        runs = dict(zip(cfgs, toy_descents_batch(cfgs, self.steps, self.y)))
+        for key, (a0, w0, lr, lam) in todo.items():
+            plain = runs[(a0, w0, lr, 0.0)]
+            self._store(key, (plain, runs[(a0, w0, lr, lam)] if lam > 0 else plain))
+
+    def publish_tables(self) -> None:
+        """Send the page a table along each slider from the current state: any further move of one
+        slider is drawn in the page without the kernel."""
+        for _ in self._table_steps():
+            pass
+
+    def _table_steps(self):
+        """:meth:`publish_tables` in steps (a generator: one slider's table per step), so that input
+        arriving meanwhile (WhenIdle abandons the generator) waits at most one step."""
+        self.fill_along()
+        tables = []
+        for i, name in enumerate(_NAMES):
+            yield
+            states = self.along(i)
+            at = {n: self.sliders[k].value for k, n in enumerate(_NAMES) if k != i}
+            values = [st[i] for st in states]
+            complete = i < 2  # a₀, w₀ move the start: everything; η, λ only the two paths
+            ups = [self.state_update(*st, start_curves=complete) for st in states]
+            tables.append(front.table(name, at, values, ups, complete=complete))
+        self.front.tables = tables
 
     def _prefetch_work(self):
-        for vals in self.neighbours():
-            if self._key(*vals) not in self._cache:
-                self.compute(*vals)
-                yield
+        yield
+        self._sync()
+        yield
+        yield from self._table_steps()
 
     # --- figure ---------------------------------------------------------------------------------
     def _title(self) -> str:
         return f"L = ½(a·w − {self.y:g})²: orbits a·w = const (dashed), GD paths from the start point"
 
-    def _build_figure(self) -> go.FigureWidget:
+    def _build_figure(self) -> go.Figure:
         a, w, loss = loss_grid(self.y, n=81)
-        fig = go.FigureWidget()
+        fig = go.Figure()
         fig.add_contour(  # float32 arrays keep the stored figure small (plotly encodes them in base64)
             x=a.numpy(),
             y=w.numpy(),
@@ -388,7 +524,9 @@ class LandscapeWidget:
             legend=dict(font=dict(size=10), x=1.12, y=1),
             template=theme.template(),
         )
-        self._update(fig, first=True)
+        upd = self.state_update(self.a0.value, self.w0.value, self.lr.value, self.lam.value)
+        front.apply(fig, upd)
+        self._readout.value = upd["readout"]
         return fig
 
     @staticmethod
@@ -400,10 +538,13 @@ class LandscapeWidget:
     def start(self) -> tuple[float, float]:
         """(a₀, w₀): the sliders' values, or the exact point a drag left on the orbit while the
         sliders show it rounded to their step (the browser sends the rounded value back)."""
-        a, w = self.a0.value, self.w0.value
-        if self._exact is not None and (a, w) == tuple(self._snapped(self._exact)):
-            return self._exact
-        return a, w
+        return self._start_for(self.a0.value, self.w0.value)
+
+    def _start_for(self, a0: float, w0: float) -> tuple[float, float]:
+        ex = self._exact  # as the sliders show it (rounded to their step) or as set (keyed to 1e-9)
+        if ex is not None and any(max(abs(a0 - p), abs(w0 - q)) <= 1e-9 for p, q in (self._snapped(ex), ex)):
+            return ex
+        return a0, w0
 
     def _snapped(self, point) -> list[float]:
         return [
@@ -411,37 +552,25 @@ class LandscapeWidget:
             for v, sl in zip(point, (self.a0, self.w0))
         ]
 
-    def _update(self, fig, first: bool = False) -> None:
-        (a0, w0), lr, lam = self.start(), self.lr.value, self.lam.value
-        key = (a0, w0)
-        self.runs = plain, soft = self.compute(a0, w0, lr, lam)
+    def state_update(self, a0: float, w0: float, lr: float, lam: float, start_curves: bool = True) -> dict:
+        """The update drawing the state (sliders a₀, w₀, η, λ): both GD paths and the readout, and
+        with ``start_curves`` the start point, its ring, its orbit and its conserved hyperbola."""
+        # the sliders' values are grid values: the page may send 0.09999999999999999 for 0.1
+        a0, w0, lr, lam = self._key(a0, w0, lr, lam)
+        a0, w0 = self._start_for(a0, w0)
+        plain, soft = self.compute(a0, w0, lr, lam)
         traces = {
             L_PLAIN: {"x": plain.a.numpy(), "y": plain.w.numpy()},
             L_SOFT: {"x": soft.a.numpy(), "y": soft.w.numpy(), "visible": lam > 0},
         }
         layout = {}
-        if first or key != getattr(self, "_drawn_start", None):
+        if start_curves:
             ox, oy = orbit_curve(a0 * w0)
             cx, cy = imbalance_curve(a0, w0)
-            traces.update(
-                {
-                    L_ORBIT: {"x": ox, "y": oy},
-                    L_CONSERVED: {"x": cx, "y": cy},
-                    L_START: {"x": [a0], "y": [w0]},
-                }
-            )
+            traces[L_ORBIT] = {"x": np.array(ox, dtype=float), "y": np.array(oy, dtype=float)}
+            traces[L_CONSERVED] = {"x": np.array(cx, dtype=float), "y": np.array(cy, dtype=float)}
+            traces[L_START] = {"x": [float(a0)], "y": [float(w0)]}
             layout = {f"shapes[0].{k}": v for k, v in self._ring(a0, w0).items()}
-            self._drawn_start = key
-        self._quiet = True
-        try:
-            if first:  # the figure is being built: no widget messages yet
-                for k, props in traces.items():
-                    fig.data[k].update({n: (as_array(v) if n in ("x", "y") else v) for n, v in props.items()})
-                fig.layout.shapes[0].update(**self._ring(a0, w0))
-            else:
-                restyle(fig, traces, layout)
-        finally:
-            self._quiet = False
         lines = [describe(plain, "GD on L")]
         lines.append(
             describe(soft, f"GD on L + R_λ (λ = {lam:.2f})") if lam > 0 else "<b>λ = 0</b>: penalty off"
@@ -450,7 +579,33 @@ class LandscapeWidget:
             f"from (a₀, w₀) = ({a0:.2f}, {w0:.2f}), η = {lr:.2f}: balanced minimum a² + w² = 2|y| = "
             f"{2 * abs(self.y):g}; GD is stable near a minimum only if η < 2/(a² + w²)"
         )
-        self.readout.value = "<br>".join(lines)
+        return front.update(traces, layout, "<br>".join(lines))
+
+    def serve(self, state: dict) -> dict:
+        """The update for a state the page's tables do not hold (asked by the page)."""
+        return self.state_update(state["a0"], state["w0"], state["lr"], state["lam"])
+
+    def _show(self, upd: dict) -> None:
+        """Draw ``upd`` on the Python-side mirror (``fig``, ``readout``)."""
+        self._stale = False
+        front.apply(self._fig, upd)
+        self._readout.value = upd["readout"]
+
+    def _sync(self) -> None:
+        if self._stale:
+            self._show(self.state_update(self.a0.value, self.w0.value, self.lr.value, self.lam.value))
+
+    @property
+    def fig(self) -> go.Figure:
+        """The Python-side ``go.Figure`` mirror of what the page draws, up to date when read."""
+        self._sync()
+        return self._fig
+
+    @property
+    def readout(self) -> _Text:
+        """The readout's HTML (``.value``) for the current state."""
+        self._sync()
+        return self._readout
 
     # --- wiring ---------------------------------------------------------------------------------
     def _on_slider(self, change) -> None:
@@ -463,11 +618,17 @@ class LandscapeWidget:
             if i is not None:
                 self._exact = None
         self._last_moved = next(i for i, s in enumerate(self.sliders) if s is change["owner"])
-        self._run(change["new"])
-
-    def _on_change(self, _change=None) -> None:
-        self._update(self.fig)
+        # nothing computed here: the page draws from its tables or asks (serve); the mirror
+        # follows when read or once the input is idle. Computing it on every change (4-48 ms)
+        # queued seconds of work in the kernel behind a burst of input, and the page's questions
+        # waited behind it.
+        self._stale = True
         self.prefetch.poke()
+
+    @property
+    def runs(self) -> tuple[ToyRun, ToyRun]:
+        """(plain GD, GD + penalty) from the current state."""
+        return self.compute(*self.start(), self.lr.value, self.lam.value)
 
     def drag_to(self, a: float, w: float) -> tuple[float, float]:
         """What dropping the start point at (a, w) does: the nearest point of its orbit a·w = a₀w₀
@@ -475,25 +636,27 @@ class LandscapeWidget:
         a_new, w_new = project_on_toy_orbit(
             self.a0.value, self.w0.value, a, w, (self.a0.min, self.a0.max), (self.w0.min, self.w0.max)
         )
+        self.front.tables = []  # every table was built around the old start
         self._quiet = True
         try:
             self.a0.value, self.w0.value = a_new, w_new
         finally:
             self._quiet = False
         self._exact = (a_new, w_new)
-        self._drawn_start = None  # redraw the point on its orbit even if it did not move
         self._last_moved = 0
-        self._run(None)
+        upd = self.state_update(self.a0.value, self.w0.value, self.lr.value, self.lam.value)
+        self._show(upd)
+        self.front.push(upd)  # the ring lands on the orbit even where the sliders did not move
+        self.prefetch.poke()
         return a_new, w_new
 
-    def _on_drag(self, _shape, x0, x1, y0, y1) -> None:
-        if self._quiet or None in (x0, x1, y0, y1):
-            return
+    def _on_shape(self, data: dict) -> None:
+        """The page reports the ring dragged to x0, x1, y0, y1 (plotly's shape edit)."""
         try:
-            self.drag_to(*shape_centre(float(x0), float(x1), float(y0), float(y1), log=False))
-        except (TypeError, ValueError):
-            self._drawn_start = None
-            self._run(None)
+            x0, x1, y0, y1 = (float(data[f"shapes[0].{k}"]) for k in ("x0", "x1", "y0", "y1"))
+            self.drag_to(*shape_centre(x0, x1, y0, y1, log=False))
+        except (KeyError, TypeError, ValueError):
+            self.front.push(self.state_update(self.a0.value, self.w0.value, self.lr.value, self.lam.value))
 
     def show_static(self) -> None:
         """Show the initial figure as a static plotly figure (+ PNG), readable without a kernel."""

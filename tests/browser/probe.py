@@ -27,6 +27,7 @@ from browser import lab
 
 PROBE_JS = r"""([sel]) => {
   const P = window.__glp || (window.__glp = {after: [], readout: [], inputs: [], observed: new WeakSet()});
+  P.sel = sel;
   if (!P.listening) {
     P.listening = true;
     for (const type of ['keydown', 'pointerdown', 'pointerup', 'change', 'click'])
@@ -75,13 +76,19 @@ SETTLE_JS = r"""async ([out, t0, quietMs, maxMs, minMs]) => {
   const since = arr => arr.filter(e => e.out === out && e.t >= t0).map(e => e.t - t0);
   // one redraw emits up to two events (afterplot, then restyle/update): merge events < 8 ms apart
   const redraws = ts => ts.filter((t, k) => k === ts.length - 1 || ts[k + 1] - t >= 8);
+  // a figure drawn in the page (gaugelab.widgets.front) that still waits for the kernel's answer,
+  // or is still painting, has not settled, whatever the kernel's status says
+  const plotsOf = o => [...(o?.querySelectorAll('.js-plotly-plot') || [])];
+  const waiting = () => plotsOf(document.querySelectorAll(P.sel)[out])
+      .some(gd => { const s = gd.gaugelabState?.(); return !!s && (s.asked !== null || s.busy); });
   while (true) {
     await new Promise(r => setTimeout(r, 20));
     P.hook();
     const now = performance.now() - t0;
     const after = redraws(since(P.after)), readout = since(P.readout);
     const last = Math.max(0, ...after, ...readout);
-    const done = idle() && now - last >= quietMs && (after.length + readout.length > 0 || now >= minMs);
+    const done = idle() && !waiting() && now - last >= quietMs
+        && (after.length + readout.length > 0 || now >= minMs);
     if (done || now >= maxMs)
       return {after, readout, timeout: !done, waited_ms: now, kernel: document.querySelector(
           '.jp-Notebook-ExecutionIndicator')?.dataset.status || null};
