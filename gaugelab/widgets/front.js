@@ -133,6 +133,10 @@ async function render({ model, el }) {
     }
     busy = true;
     try {
+      // let the input's own handler return first: ipywidgets' Play schedules its next frame only
+      // after its value listeners have run, so a redraw inside them stretched every frame by the
+      // redraw's time (10 frames/s of 12.5 asked)
+      await null;
       do {
         again = false;
         const r = text;
