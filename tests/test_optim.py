@@ -69,8 +69,10 @@ def test_path_sgd_is_gauge_equivariant(model, seed):
     Equal in exact arithmetic; in float64 the runs differ by rounding, which an unstable run (a
     neuron with tiny κ takes a huge step and the loss climbs) amplifies. So the claim is checked
     on runs whose loss never rises above its start (the others are discarded by ``assume``), to
-    1e-10 or to 1000 times the gap that the same run opens from a start moved by rounding alone
-    (a rescaling and its inverse); a non-equivariant step is off by ~1e-3 (next test)."""
+    1e-7 (relative to the output scale) or to 1000 times the gap that the same run opens from a
+    start moved by rounding alone (a rescaling and its inverse); a non-equivariant step is off by
+    ~1e-3 (next test). The floor was 1e-10 until a CI run found a depth-3 chain whose control
+    round-tripped exactly (gap 0) while the rescaled run drifted by 4e-9 at output scale 1.6."""
     x, y = inputs(model, 16, seed), targets(model, 16, seed + 1)
     scales = gl.random_scales(model, -1, 1, seed=seed)
     other = gl.rescale(model, scales)
@@ -80,7 +82,7 @@ def test_path_sgd_is_gauge_equivariant(model, seed):
     assume(not a.diverged and float(a.loss.max()) <= float(a.loss[0]))
     scale = 1 + float(a.outputs.abs().max())
     rounding = float((a.outputs - c.outputs).abs().max())
-    assert float((a.outputs - b.outputs).abs().max()) <= max(1e-10 * scale, 1e3 * rounding)
+    assert float((a.outputs - b.outputs).abs().max()) <= max(1e-7 * scale, 1e3 * rounding)
 
 
 def _setting():
