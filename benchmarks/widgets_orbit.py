@@ -1,12 +1,13 @@
 """Kernel-side update times of the orbit explorer and the scalar-toy landscape, headless.
 
-Builds the explorer as notebook 01 does (a width-16 two-layer net trained on the toy regression),
-moves the slider 50 times (each move runs the observer: the closed forms from the s = 0 state, f'
-on the grid for max |f′ − f|, one batch_update of the moving traces, the readout table; λ_max is
-left pending) and prints the median and the 90th percentile in milliseconds; then the time of the
-idle-time λ work (:meth:`OrbitExplorer.settle`), a neuron switch (no Lanczos on the switch) and
-the landscape's slider steps with and without the cache. This measures the kernel side only; the
-browser adds its own rendering time (benchmarks/widgets_browser.py measures what the student sees).
+Both widgets are drawn in the page from tables (gaugelab.widgets.front): a slider step computes
+nothing in the kernel. What the kernel does compute: the answer to a state no table holds
+(``serve``: the closed forms from the s = 0 state, f' on the grid for max |f′ − f|, the update and
+its readout), the tables (one state per slider value and per neuron, when the neuron changes) and
+the idle-time λ work (:meth:`OrbitExplorer.settle`). Builds the explorer as notebook 01 does (a
+width-16 two-layer net trained on the toy regression) and prints medians in milliseconds; then the
+landscape's ``serve`` with and without its cache. Kernel side only: benchmarks/widgets_browser.py
+measures what the student sees in the browser.
 
     .venv/bin/python benchmarks/widgets_orbit.py
 """
@@ -21,11 +22,11 @@ import gaugelab as gl
 from gaugelab.widgets.orbit import OrbitExplorer, orbit_state
 
 
-def _time_moves(explorer: OrbitExplorer, values) -> np.ndarray:
+def _time_serve(explorer: OrbitExplorer, values) -> np.ndarray:
     times = []
     for v in values:
         t0 = time.perf_counter()
-        explorer.slider.value = float(v)
+        explorer.serve({"s": float(v), "neuron": explorer.neuron})
         times.append(time.perf_counter() - t0)
     return np.array(times) * 1000
 
@@ -47,28 +48,32 @@ def main() -> None:
         t0 = time.perf_counter()
         ex = OrbitExplorer(model, data.x_train, data.y_train, **kwargs)
         build = time.perf_counter() - t0
-        _time_moves(ex, [0.1, 0.2, 0.0])  # warm-up
-        ms = _time_moves(ex, moves)
+        ms = _time_serve(ex, moves + 0.001)  # off the slider's grid: nothing cached
         print(
-            f"{label}: median {np.median(ms):.1f} ms, 90th percentile {np.percentile(ms, 90):.1f} ms, "
-            f"max {ms.max():.1f} ms over {len(ms)} slider moves (build {build:.2f} s)"
+            f"{label}: serve a state no table holds: median {np.median(ms):.2f} ms, max {ms.max():.2f} ms "
+            f"over {len(ms)} states (build {build:.2f} s)"
+        )
+        ex._states.clear()
+        t0 = time.perf_counter()
+        ex.publish_tables()
+        dt = 1000 * (time.perf_counter() - t0)
+        print(
+            f"  tables for a new neuron ({sum(len(t['values']) for t in ex.front.tables)} states, "
+            f"{len(ex.front.tables_json) / 1e3:.0f} kB to the page): {dt:.0f} ms"
         )
         if not kwargs:
+            ex.slider.value = 1.1  # off the λ profile's grid
             t0 = time.perf_counter()
             ex.settle()
-            print(
-                f"  λ_max at the last s, off the drag path (settle): "
-                f"{1000 * (time.perf_counter() - t0):.1f} ms"
-            )
-            t0 = time.perf_counter()
+            dt = 1000 * (time.perf_counter() - t0)
+            print(f"  λ_max at s = 1.1 and the tables, off the drag path (settle): {dt:.1f} ms")
             other = [o[1] for o in ex.dropdown.options if o[1] != ex.neuron][0]
+            t0 = time.perf_counter()
             ex.dropdown.value = other
-            t1 = time.perf_counter()
             ex.settle()
-            t2 = time.perf_counter()
             print(
-                f"  neuron change: {1000 * (t1 - t0):.1f} ms; its 25-point λ profile afterwards, off the "
-                f"drag path in 25 event-loop steps: {t2 - t1:.2f} s"
+                f"  after a neuron change, its tables and 25-point λ profile (off the drag path, one "
+                f"Lanczos run per event-loop step): {time.perf_counter() - t0:.2f} s"
             )
 
     from gaugelab.widgets.landscape import LandscapeWidget
@@ -76,16 +81,16 @@ def main() -> None:
     toy = LandscapeWidget(a0=0.3, w0=2.0, lr=0.05, lam=0.5)
     miss, hit = [], []
     for k in range(1, 9):
+        state = {"a0": 0.3, "w0": 2.0, "lr": round(0.05 + 0.1 * k, 2), "lam": 1.0}  # two sliders moved
         t0 = time.perf_counter()
-        toy.lr.value = round(0.05 + 0.1 * k, 2)  # a jump: nothing computed ahead
+        toy.serve(state)  # a jump: nothing computed ahead
         miss.append(time.perf_counter() - t0)
-        toy.prefetch.flush()  # what the idle event loop does between two key presses
         t0 = time.perf_counter()
-        toy.lr.value = round(0.05 + 0.1 * k + 0.01, 2)  # one key step: computed ahead
+        toy.serve(state)  # the same state again: cached
         hit.append(time.perf_counter() - t0)
     print(
-        f"landscape η step: not cached median {1000 * np.median(miss):.1f} ms, "
-        f"cached (neighbour computed ahead) median {1000 * np.median(hit):.1f} ms"
+        f"landscape serve: not cached median {1000 * np.median(miss):.1f} ms, "
+        f"cached median {1000 * np.median(hit):.1f} ms"
     )
 
     # the pure function alone, without widgets

@@ -95,7 +95,7 @@ def _wait_for(page, fn, timeout_s: float = 20.0):
 def _readout_s(page) -> float | None:
     import re
 
-    text = page.locator(".widget-html-content").last.inner_text()
+    text = page.locator(".gaugelab-readout").last.inner_text()  # FrontFigure's readout
     m = re.search(r"s = log α = ([+-]\d+\.\d+)", text)
     return float(m.group(1)) if m else None
 
@@ -136,7 +136,7 @@ def test_drag_the_orbit_point(lab_server, browser):
         assert s2 == pytest.approx(s + 0.05, abs=1e-9)
         # λ_max arrives once the input rests (never a stale number presented as current)
         text = _wait_for(
-            page, lambda: "pending" not in (t := page.locator(".widget-html-content").last.inner_text()) and t
+            page, lambda: "pending" not in (t := page.locator(".gaugelab-readout").last.inner_text()) and t
         )
         assert text and "λ_max" in text
     except Exception:

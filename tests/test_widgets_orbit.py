@@ -182,89 +182,153 @@ def _centre(fig):
     return shape_centre(sh.x0, sh.x1, sh.y0, sh.y1)
 
 
-def _drop_at(fig, u, a, k=1.2):
+def _drop_at(ex, u, a, k=1.2):
     """What the browser sends when the circle is dropped centred on (u, a)."""
-    fig.plotly_relayout(
-        {"shapes[0].x0": u / k, "shapes[0].x1": u * k, "shapes[0].y0": a / k, "shapes[0].y1": a * k}
-    )
+    data = {"shapes[0].x0": u / k, "shapes[0].x1": u * k, "shapes[0].y0": a / k, "shapes[0].y1": a * k}
+    ex.front._on_msg(ex.front, {"kind": "relayout", "data": data}, [])
 
 
-def _count_messages(fig):
-    sent = []
-    send = fig._send_update_msg
-    fig._send_update_msg = lambda *a, **k: (sent.append(k), send(*a, **k))
-    return sent
+def _sent(front):
+    """What the widget sends the page over its comm (tables go as a trait, not here)."""
+    out = []
+    send = front.send
+    front.send = lambda content, buffers=None: (out.append(content), send(content, buffers))
+    return out
+
+
+def _table(ex, along):
+    (t,) = [t for t in ex.front.tables if t["along"] == along]
+    return t
+
+
+def _page_update(ex, along, value):
+    """The update the page draws from its table when control ``along`` takes ``value``."""
+    t = _table(ex, along)
+    (i,) = [i for i, v in enumerate(t["values"]) if abs(v - value) <= 1e-9]
+    return t["updates"][i]
 
 
 def test_widget_slider_moves_only_the_point_and_lambda_waits(setup, monkeypatch):
+    import gaugelab.widgets.orbit as orbit_mod
+
     model, x, y = setup
     ex = OrbitExplorer(model, x, y, neuron=2, profile_points=9)
-    fig = ex.fig
-    u0 = fig.data[7].x[0]
-    title0 = fig.layout.title.text
-    f_shown = np.array(fig.data[2].y)
+    u0 = ex.fig.data[7].x[0]
+    title0 = ex.fig.layout.title.text
+    f_shown = np.array(ex.fig.data[2].y)
     nu, na = _norms_by_hand(model, 2)
     assert u0 == pytest.approx(nu, rel=1e-13)
-    assert _centre(fig) == pytest.approx((nu, na), rel=1e-13)
-    assert ex.fig._config["edits"]["shapePosition"] is True
-    sent = _count_messages(fig)
+    assert _centre(ex.fig) == pytest.approx((nu, na), rel=1e-13)
+    assert ex.front.figure["config"]["edits"]["shapePosition"] is True
+    # the page's table along the slider: at s = 1 it moves the point, the circle and the markers
+    # (the function panel is not resent, no title), with the readout
+    upd = _page_update(ex, "s", 1.0)
+    assert set(upd["traces"]) == {"7", "11"}
+    assert set(upd["layout"]) == {"shapes[0].x0", "shapes[0].x1", "shapes[0].y0", "shapes[0].y1"}
+    assert upd["traces"]["7"]["x"][0] == pytest.approx(nu * math.e, rel=1e-4)  # 5 digits for the page
+    assert "s = log α = +1.000" in upd["readout"]
+    # a slider change computes nothing in the kernel: the page draws from the table
+    state_calls = []
+    real_state = orbit_mod.orbit_state
+    monkeypatch.setattr(
+        orbit_mod, "orbit_state", lambda *a, **k: (state_calls.append(1), real_state(*a, **k))[1]
+    )
+    sent = _sent(ex.front)
     ex.slider.value = 1.0  # runs the observer, as a browser drag would
-    assert fig.data[7].x[0] == pytest.approx(nu * math.e, rel=1e-12)
-    assert fig.data[7].y[0] == pytest.approx(na / math.e, rel=1e-12)
-    assert _centre(fig) == pytest.approx((nu * math.e, na / math.e), rel=1e-12)
-    # one message; the function panel is not resent, no title relayout
-    assert len(sent) == 1
-    assert set(sent[0]["trace_indexes"]) == {7, 11}
-    assert set(sent[0]["relayout_data"]) == {"shapes.0.x0", "shapes.0.x1", "shapes.0.y0", "shapes.0.y1"}
-    assert fig.layout.title.text == title0
-    np.testing.assert_array_equal(np.array(fig.data[2].y), f_shown)
+    assert state_calls == [] and sent == []
+    assert ex.fig.data[7].x[0] == pytest.approx(nu * math.e, rel=1e-12)  # the mirror, when read
+    assert ex.fig.data[7].y[0] == pytest.approx(na / math.e, rel=1e-12)
+    assert _centre(ex.fig) == pytest.approx((nu * math.e, na / math.e), rel=1e-12)
+    assert ex.fig.layout.title.text == title0
+    np.testing.assert_array_equal(np.array(ex.fig.data[2].y), f_shown)
     assert ex.state["max_abs_change"] < 1e-13  # measured on the moved model all the same
     assert "s = log α = +1.000" in ex.readout.value
     assert ex.state["s"] == 1.0 and ex.state["rho"] == pytest.approx(ex.state["rho0"] + 2, abs=1e-12)
-    assert list(fig.data[11].x) == [1.0, 1.0, 1.0]
-    # λ_max is pending, said so, not a stale number; after the idle work it is the exact value
+    assert list(ex.fig.data[11].x) == [1.0, 1.0, 1.0]
+    # off the profile's grid λ_max is pending, said so, not a stale number; after the idle work
+    # it is the exact value, and the page is sent it
+    ex.slider.value = 1.1
     assert ex.state["lambda_pending"] and ex.state["lambda_max"] is None
     assert "pending" in ex.readout.value and ex.lambda_idle.pending
-    assert np.isnan(fig.data[11].y[2])
+    assert "pending" in _page_update(ex, "s", 1.1)["readout"]
+    assert np.isnan(ex.fig.data[11].y[2])
     ex.settle()
-    exact = gl.top_hessian_eigenvalue(gl.rescale(model, neuron_scales(model, 2, 1.0)), x, y, iters=200)
+    exact = gl.top_hessian_eigenvalue(gl.rescale(model, neuron_scales(model, 2, 1.1)), x, y, iters=200)
     assert ex.state["lambda_max"] == pytest.approx(exact, rel=1e-6)
     assert "pending" not in ex.readout.value and not ex.lambda_idle.pending
-    assert np.isfinite(fig.data[11].y[2])
+    assert ex.lambda_idle.error is None and ex.tables_idle.error is None
+    assert np.isfinite(ex.fig.data[11].y[2])
+    pushed = [m for m in sent if m.get("pushed")]
+    assert pushed and "pending" not in pushed[0]["update"]["readout"]
+    assert "pending" not in _page_update(ex, "s", 1.1)["readout"]  # the table too
     # the model handed in is never modified
     assert _norms_by_hand(model, 2) == pytest.approx((nu, na), rel=0, abs=0)
 
-    # the balance button moves onto δ_j = 0
+    # the balance button moves onto δ_j = 0, exactly, also after the page echoes the slider's
+    # value rounded to its step
     ex.balance_button.click()
-    assert ex.slider.value == pytest.approx(0.5 * math.log(na / nu), abs=1e-12)
+    s_star = 0.5 * math.log(na / nu)
+    assert ex.slider.value == pytest.approx(s_star, abs=1e-12)
     assert abs(ex.state["delta"]) < 1e-12
-    ex.balance_button.click()  # again: nothing moves, nothing is queued
+    assert "δ_j" in _page_update(ex, "s", s_star)["readout"]
+    ex.slider.value = ex.snap(s_star)  # the echo
+    assert ex.state["s"] == pytest.approx(s_star, abs=1e-12) and abs(ex.state["delta"]) < 1e-12
+    assert ex.serve({"s": ex.snap(s_star), "neuron": 2})["readout"] == ex.readout.value
+    ex.balance_button.click()  # again: nothing moves
     assert abs(ex.state["delta"]) < 1e-12
 
-    # another neuron: slider back to 0, its orbit redrawn, no Lanczos run on the switch
-    import gaugelab.widgets.orbit as orbit_mod
-
+    # another neuron: slider back to 0 (the page's table says so too), its orbit redrawn, no
+    # Lanczos run on the switch
     calls = []
     real = orbit_mod.top_hessian_eigenvalue
     monkeypatch.setattr(
         orbit_mod, "top_hessian_eigenvalue", lambda *a, **k: (calls.append(1), real(*a, **k))[1]
     )
-    orbit_before = np.array(fig.data[4].x)
+    assert _table(ex, "neuron")["sets"] == {"s": 0.0} and _table(ex, "neuron")["at"] == {"s": 0.0}
+    orbit_before = np.array(ex.fig.data[4].x)
     ex.dropdown.value = 5
     assert calls == []
     assert ex.slider.value == 0.0 and ex.neuron == 5
     nu5, na5 = _norms_by_hand(model, 5)
-    assert fig.data[6].x[0] == pytest.approx(nu5, rel=1e-13)
-    assert not np.allclose(np.array(fig.data[4].x), orbit_before)
-    assert np.isnan(np.array(fig.data[10].y, dtype=float)).all()  # λ profile pending
+    assert ex.fig.data[6].x[0] == pytest.approx(nu5, rel=1e-13)
+    assert not np.allclose(np.array(ex.fig.data[4].x), orbit_before)
+    assert np.isnan(np.array(ex.fig.data[10].y, dtype=float)).all()  # λ profile pending
     assert ex.state["theta_sq"] == pytest.approx(
         sum(float((p.detach() ** 2).sum()) for p in model.parameters()), rel=1e-12
     )
     ex.settle()
     assert len(calls) == 9  # the 9 profile points (s = 0 among them)
-    assert np.isfinite(np.array(fig.data[10].y, dtype=float)).all()
+    assert np.isfinite(np.array(ex.fig.data[10].y, dtype=float)).all()
+    assert _table(ex, "s")["at"] == {"neuron": 5}  # the page's slider table follows the neuron
     ex.reset_button.click()
     assert ex.slider.value == 0.0
+
+
+def test_page_tables_draw_what_the_kernel_serves(setup):
+    # every update in the page's tables equals what the kernel computes for that state: the page
+    # is never shown something the kernel would not show
+    model, x, y = setup
+    ex = OrbitExplorer(model, x, y, neuron=2, profile_points=5, s_max=1.0, step=0.25)
+    from gaugelab.widgets.front import for_page, merge
+
+    whole = ex.serve({"s": 0.0, "neuron": 2})
+    for v, upd in zip(_table(ex, "s")["values"], _table(ex, "s")["updates"]):
+        served = for_page(ex.serve({"s": v, "neuron": 2}))
+        assert for_page(merge(whole, upd)) == for_page(merge(whole, served)), v
+    for j, upd in zip(_table(ex, "neuron")["values"], _table(ex, "neuron")["updates"]):
+        assert upd == for_page(ex.serve({"s": 0.0, "neuron": j})), j
+    # the mirror after moves equals a fresh explorer moved there from code
+    ex.dropdown.value = 4
+    ex.slider.value = -0.75
+    fresh = OrbitExplorer(model, x, y, neuron=4, profile_points=5, s_max=1.0, step=0.25)
+    fresh.update(s=-0.75)
+    ex.settle(), fresh.settle()
+    for a, b in zip(ex.fig.data, fresh.fig.data):
+        for key in ("x", "y"):
+            np.testing.assert_allclose(
+                np.array(a[key], dtype=float), np.array(b[key], dtype=float), rtol=1e-12
+            )
+    assert ex.readout.value == fresh.readout.value
 
 
 def test_lambda_computed_ahead_makes_later_steps_complete_at_once(setup):
@@ -274,15 +338,18 @@ def test_lambda_computed_ahead_makes_later_steps_complete_at_once(setup):
     ex.settle()
     assert ex.lambda_ahead.pending
     ex.lambda_ahead.flush()
-    sent = _count_messages(ex.fig)
-    ex.slider.value = 0.5  # on the slider's grid: already computed, no second redraw needed
-    assert not ex.state["lambda_pending"] and not ex.lambda_idle.pending
+    assert ex.lambda_ahead.error is None
+    assert "pending" not in _page_update(ex, "s", 0.5)["readout"]  # the page's table has it
+    ex.slider.value = 0.5  # on the slider's grid: already computed, nothing left to do on release
+    assert not ex.state["lambda_pending"]
     exact = gl.top_hessian_eigenvalue(gl.rescale(model, neuron_scales(model, 2, 0.5)), x, y, iters=200)
     assert ex.state["lambda_max"] == pytest.approx(exact, rel=1e-6)
-    assert np.isfinite(ex.fig.data[11].y[2]) and len(sent) == 1
+    assert np.isfinite(ex.fig.data[11].y[2])
     ex.dropdown.value = 5  # the other neurons' profiles were computed ahead too
     assert np.isfinite(np.array(ex.fig.data[10].y, dtype=float)).all()
     assert not ex.state["lambda_pending"]
+    upd = _page_update(ex, "neuron", 5)
+    assert all(v is not None for v in upd["traces"]["10"]["y"])  # and sent with the neuron table
 
 
 def test_dragging_the_point_projects_it_onto_its_orbit(setup):
@@ -290,24 +357,33 @@ def test_dragging_the_point_projects_it_onto_its_orbit(setup):
     ex = OrbitExplorer(model, x, y, neuron=2, profile_points=5, sharpness=False)
     nu, na = _norms_by_hand(model, 2)
     f_shown = np.array(ex.fig.data[2].y)
+    sent = _sent(ex.front)
     # dropped off the orbit: s = 0.7 along it, then 0.1 across it (both norms × e^0.1)
     u, a = nu * math.exp(0.7 + 0.1), na * math.exp(-0.7 + 0.1)
-    _drop_at(ex.fig, u, a)  # what the browser sends
+    _drop_at(ex, u, a)  # what the browser sends
     assert ex.slider.value == pytest.approx(0.7, abs=1e-12)
     assert ex.state["s"] == pytest.approx(0.7, abs=1e-12)
     assert _centre(ex.fig) == pytest.approx((nu * math.exp(0.7), na * math.exp(-0.7)), rel=1e-12)  # on it
     np.testing.assert_array_equal(np.array(ex.fig.data[2].y), f_shown)
-    # dropped at the same s again, off the orbit: snapped back although the slider does not move
-    _drop_at(ex.fig, u * 1.3, a * 1.3)
+    # dropped at the same s again, off the orbit: put back although the slider does not move
+    sent.clear()
+    _drop_at(ex, u * 1.3, a * 1.3)
     assert ex.slider.value == pytest.approx(0.7, abs=1e-12)
     assert _centre(ex.fig) == pytest.approx((nu * math.exp(0.7), na * math.exp(-0.7)), rel=1e-12)
+    (msg,) = [m for m in sent if m.get("pushed")]
+    lay = msg["update"]["layout"]
+    centre = shape_centre(*(lay[f"shapes[0].{k}"] for k in ("x0", "x1", "y0", "y1")))
+    assert centre == pytest.approx((nu * math.exp(0.7), na * math.exp(-0.7)), rel=1e-12)
     # beyond the slider's end: clipped to s_max
     ex.drag_to(nu * math.exp(10), na * math.exp(-10))
     assert ex.slider.value == pytest.approx(3.0)
-    # nonsense coordinates are refused by name, the state does not move
+    # nonsense coordinates are refused by name, the state does not move; from the page: put back
     with pytest.raises(ValueError, match=r"^u:"):
         ex.drag_to(-1.0, 1.0)
     assert ex.slider.value == pytest.approx(3.0)
+    sent.clear()
+    ex.front._on_msg(ex.front, {"kind": "relayout", "data": {"shapes[0].x0": -1.0, "shapes[0].x1": 1.0}}, [])
+    assert ex.slider.value == pytest.approx(3.0) and [m for m in sent if m.get("pushed")]
 
 
 def test_bad_explorer_arguments_are_named(setup):

@@ -207,14 +207,33 @@ async function render({ model, el }) {
     show();
   };
   model.on("change:figure", onFigure);
-  for (const m of Object.values(controls)) m.on("change:value", show);
+  // a table may say that moving its control sets others (`sets`, e.g. another neuron puts the
+  // slider back to 0): the page sets them at once, so the state it then shows is in the table
+  function onControl(name) {
+    for (const t of tables) {
+      if (t.along !== name || !t.sets) continue;
+      for (const [k, v] of Object.entries(t.sets)) {
+        const m = controls[k];
+        if (m && !same(m.get("value"), v)) {
+          m.set("value", v);
+          m.save_changes();
+        }
+      }
+    }
+    show();
+  }
+  const listeners = Object.entries(controls).map(([name, m]) => {
+    const f = () => onControl(name);
+    m.on("change:value", f);
+    return [m, f];
+  });
   show();
 
   return () => {
     model.off("msg:custom", onMsg);
     model.off("change:tables_json", onTables);
     model.off("change:figure", onFigure);
-    for (const m of Object.values(controls)) m.off("change:value", show);
+    for (const [m, f] of listeners) m.off("change:value", f);
     clearTimeout(watchdog);
     Plotly.purge(plot);
   };

@@ -123,15 +123,42 @@ def apply(fig: go.Figure, upd: Mapping) -> go.Figure:
     return fig
 
 
-def table(along: str, at: Mapping[str, object], values, updates, complete: bool = True) -> dict:
+def table(
+    along: str,
+    at: Mapping[str, object],
+    values,
+    updates,
+    complete: bool = True,
+    sets: Mapping[str, object] | None = None,
+) -> dict:
     """A table for control ``along``: ``updates[i]`` is drawn at ``values[i]`` while the other
     controls hold the values in ``at``. ``complete=False``: the updates change only what depends
-    on ``along``, so the page uses them only while its figure already shows the state ``at``."""
+    on ``along``, so the page uses them only while its figure already shows the state ``at``.
+    ``sets`` = {control: value}: moving ``along`` also sets these controls (the page does it at
+    once, e.g. another neuron puts its slider back to 0); ``at`` then normally holds them too."""
     values, updates = [_jsonable(v) for v in values], [for_page(u) for u in updates]
     if len(values) != len(updates):
         raise ValueError(f"updates: expected one update per value ({len(values)}), got {len(updates)}")
     at = {k: _jsonable(v) for k, v in at.items()}
-    return {"along": along, "at": at, "values": values, "updates": updates, "complete": bool(complete)}
+    out = {"along": along, "at": at, "values": values, "updates": updates, "complete": bool(complete)}
+    if sets:
+        out["sets"] = {k: _jsonable(v) for k, v in sets.items()}
+    return out
+
+
+class Text:
+    """A readout's current HTML (``.value``), drawn by the page's FrontFigure above the plot."""
+
+    def __init__(self, value: str = ""):
+        self.value = value
+
+
+def slider_grid(slider, decimals: int = 9) -> list[float]:
+    """Every value a FloatSlider can take (min + k·step up to max) and its current value,
+    rounded to ``decimals`` decimals, sorted."""
+    n = int(round((slider.max - slider.min) / slider.step))
+    grid = {round(slider.min + k * slider.step, decimals) for k in range(n + 1)}
+    return sorted(grid | {round(slider.value, decimals)})
 
 
 @cache

@@ -310,19 +310,6 @@ L_CONTOUR, L_DIAG, L_MINIMA, L_ORBIT, L_CONSERVED, L_PLAIN, L_SOFT, L_START = ra
 _NAMES = ("a0", "w0", "lr", "lam")  # the sliders, as the page's FrontFigure names them
 
 
-class _Text:
-    """A readout's current HTML (``.value``), drawn by the page's FrontFigure."""
-
-    def __init__(self, value: str = ""):
-        self.value = value
-
-
-def _slider_grid(slider) -> list[float]:
-    """Every value a FloatSlider can take (min + k·step up to max), rounded to 9 decimals."""
-    n = int(round((slider.max - slider.min) / slider.step))
-    return sorted({round(slider.min + k * slider.step, 9) for k in range(n + 1)} | {round(slider.value, 9)})
-
-
 class LandscapeWidget:
     """Sliders a0, w0, η, λ over the loss contours of the scalar toy, with two GD paths; the start
     point (the × in a red ring) can be dragged, and stays on its orbit a·w = a0·w0 (the nearest
@@ -364,7 +351,7 @@ class LandscapeWidget:
         self.cache_size = cache_size
         self._quiet = False
         self._exact: tuple[float, float] | None = None
-        self._readout = _Text()  # the readout's HTML (drawn in the page above the plot)
+        self._readout = front.Text()  # the readout's HTML (drawn in the page above the plot)
         self._fig = self._build_figure()  # the Python-side mirror of what the page draws
         self._stale = False  # the mirror lags the sliders (brought up to date when read or idle)
         self._static = go.Figure(self._fig.to_dict())
@@ -417,7 +404,7 @@ class LandscapeWidget:
     def along(self, i: int) -> list[tuple]:
         """Every state reachable by moving slider ``i`` alone from the current one."""
         vals = [s.value for s in self.sliders]
-        return [tuple(v if k == i else vals[k] for k in range(4)) for v in _slider_grid(self.sliders[i])]
+        return [tuple(v if k == i else vals[k] for k in range(4)) for v in front.slider_grid(self.sliders[i])]
 
     def fill_along(self) -> None:
         """Compute every state along every slider from the current one (one batched descent,
@@ -602,7 +589,7 @@ class LandscapeWidget:
         return self._fig
 
     @property
-    def readout(self) -> _Text:
+    def readout(self) -> front.Text:
         """The readout's HTML (``.value``) for the current state."""
         self._sync()
         return self._readout

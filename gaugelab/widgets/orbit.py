@@ -11,7 +11,8 @@ The computing part is pure (:func:`orbit_base`, :func:`orbit_state`, :func:`orbi
 numpy arrays out), so tests call it without a browser. Along the orbit ‖θ‖² and ‖∇L‖ follow in
 closed form from the s = 0 state (:func:`sq_norm_along_orbit`); λ_max needs a Lanczos run
 (:func:`lambda_max_at`), which the explorer keeps off the drag path (gaugelab.widgets.live).
-:class:`OrbitExplorer` only wires it to ipywidgets and a plotly ``FigureWidget``.
+:class:`OrbitExplorer` only wires it to ipywidgets and a figure drawn in the page
+(:class:`~gaugelab.widgets.front.FrontFigure`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import html
 import math
 
 import numpy as np
+import plotly.graph_objects as go
 import torch
 from torch import nn
 
@@ -31,7 +33,8 @@ from gaugelab.gauge import balancing_scales, invariance_error, rescale
 from gaugelab.losses import half_mse
 from gaugelab.nets import as_input, as_target, hidden_layers, input_width, model_dtype
 from gaugelab.sharpness import top_hessian_eigenvalue
-from gaugelab.widgets.live import LatestWins, WhenIdle, restyle
+from gaugelab.widgets import front
+from gaugelab.widgets.live import WhenIdle
 
 #: Lanczos steps for the live λ_max readout. On the course's small nets (D = 25 to 49 parameters)
 #: 10 steps agree with an exact solve to 1e-6 relative or better (tests/test_widgets_orbit.py; the
@@ -679,16 +682,26 @@ class OrbitExplorer:
     rounded to the slider's step), the slider follows. ``compact=True`` keeps only the slider and the
     first two panels (no λ_max): the one-slider demo of notebook 00.
 
-    What runs on a step (gaugelab.widgets.live): ‖θ‖², ‖∇L‖ in closed form from the s = 0 state,
-    f' on the grid (for max |f′ − f|, never redrawn: f does not change), one ``batch_update`` of the
-    moving traces and the point. λ_max (Lanczos) runs when the input has rested for
-    ``lambda_delay`` s (:class:`~gaugelab.widgets.live.WhenIdle`), then the λ profile of the neuron
-    along the slider's range, one point per event-loop turn; until then the readout says "pending".
-    Results are cached per (neuron, s). Without an event loop (plain Python) call :meth:`settle`.
+    The figure is a :class:`~gaugelab.widgets.front.FrontFigure`, redrawn in the page from tables:
+    one along the slider for the current neuron (every value of its grid and s*: the point, the
+    circle, the profile markers, the readout) and one along the dropdown (every neuron at s = 0,
+    whose choice puts the slider back to 0). A key step, a slider drag or a neuron switch is drawn
+    in the browser with no kernel work; a state no table holds is asked of the kernel (:meth:`serve`).
+    Building both tables takes one :func:`orbit_state` per grid value (≈ 0.2 ms each, closed forms
+    for ‖θ‖², ‖∇L‖, one forward pass for f′) when the neuron changes.
+
+    λ_max (Lanczos, ≈ 20 ms per point) stays off the drag path: once the input has rested for
+    ``lambda_delay`` s (:class:`~gaugelab.widgets.live.WhenIdle`) the kernel computes it at the
+    current point and sends it to the page, then the neuron's λ profile, then (``lambda_ahead``)
+    the slider's grid near s, the other neurons' profiles and the rest of the grid, one Lanczos run
+    per event-loop turn, refreshing the tables as it goes; until then the readout says "pending".
+    Without an event loop (plain Python) call :meth:`settle`.
 
     ``model`` is copied, never changed; s is always measured from it. ``.widget`` is the live app,
-    ``.show_static()`` shows the initial figure without a kernel-backed widget, ``.state`` is the
-    last :func:`orbit_state`, ``.update(s=..., neuron=...)`` moves it from code.
+    ``.fig`` the Python-side ``go.Figure`` mirror of what the page draws, ``.readout.value`` its
+    readout, ``.state`` the current :func:`orbit_state` (all brought up to date when read),
+    ``.show_static()`` shows the initial figure without a kernel-backed widget,
+    ``.update(s=..., neuron=...)`` moves it from code.
     """
 
     def __init__(
@@ -740,22 +753,21 @@ class OrbitExplorer:
             if not usable.any():
                 usable = torch.tensor(ok)
             neuron = int(torch.where(usable, v, torch.full_like(v, -1.0)).argmax())
-        self.neuron = _check_neuron(self.model, self.layer, neuron)[1]
+        neuron = _check_neuron(self.model, self.layer, neuron)[1]
         self._bases: dict[int, dict] = {}
         self._starts: dict[int, dict] = {}
+        self._states: dict[tuple[int, float], dict] = {}  # orbit_state without λ, per (neuron, s)
         self._lam: dict[tuple[int, float], float] = {}
         self.s_grid = np.linspace(-self.s_max, self.s_max, self.profile_points)
         self._quiet = False
-        self.lambda_idle = WhenIdle(self._lambda_work, delay=lambda_delay)
-        self.lambda_ahead = WhenIdle(self._lambda_ahead_work, delay=0.0)
+        self._exact: float | None = None  # an s off the slider's grid (s*), while the slider shows it rounded
+        self._tables_for: tuple | None = None  # (neuron, λ values known) the page's tables were built with
         if self.sharpness:  # the first neuron's λ profile now, so the static figure is complete
             for s in self.s_grid:
-                self._lambda(self.neuron, float(s))
-            self._lambda(self.neuron, 0.0)
-        self.state = self._compute(self.neuron, 0.0)
+                self._lambda(neuron, float(s))
+            self._lambda(neuron, 0.0)
 
         import ipywidgets as widgets
-        import plotly.graph_objects as go
 
         self.slider = widgets.FloatSlider(
             value=0.0,
@@ -779,34 +791,49 @@ class OrbitExplorer:
         ]
         self.dropdown = widgets.Dropdown(
             options=options,
-            value=self.neuron,
+            value=neuron,
             description="neuron",
             layout=widgets.Layout(width="360px"),
         )
         self.balance_button = widgets.Button(description="balance (s = s*)", tooltip="move onto δ_j = 0")
         self.reset_button = widgets.Button(description="reset (s = 0)")
-        self.readout = widgets.HTML(self._readout_value(self.state))
-        self.fig = go.FigureWidget(self.figure())
-        self.fig._config = dict(FIG_CONFIG)
-        self._move = LatestWins(lambda s: self.update(s=s))
-        self._switch = LatestWins(self._on_neuron_value)
+        self._state = self._state_at(neuron, 0.0)
+        self._shown = (neuron, 0.0)  # what the mirror shows
+        self._stale = False
+        self._fig = self.figure()  # the Python-side mirror of what the page draws
+        self._static = go.Figure(self._fig)
+        self._readout = front.Text(self._readout_value(self._state))
+        controls = {"s": self.slider} if self.compact else {"s": self.slider, "neuron": self.dropdown}
+        self.front = front.FrontFigure(
+            self._fig,
+            controls,
+            self.serve,
+            readout=self._readout.value,
+            readout_min_height="1.4em" if self.compact else "14.5em",
+            on_shape=self._on_shape,
+            config=FIG_CONFIG,
+        )
+        self.tables_idle = WhenIdle(self._tables_work, delay=0.1)
+        self.lambda_idle = WhenIdle(self._lambda_work, delay=lambda_delay)
+        self.lambda_ahead = WhenIdle(self._lambda_ahead_work, delay=0.0)
         self.slider.observe(self._on_slider, names="value")
-        self.dropdown.observe(lambda ch: self._switch(ch["new"]), names="value")
+        self.dropdown.observe(self._on_neuron, names="value")
         self.balance_button.on_click(self._on_balance)
-        self.reset_button.on_click(lambda _b: setattr(self.slider, "value", 0.0))
-        self.fig.layout.shapes[0].on_change(self._on_drag, "x0", "x1", "y0", "y1")
+        self.reset_button.on_click(lambda _b: self._set_s(0.0))
         hint = widgets.HTML(
-            "<span style='font-size:12px;color:#555'>drag the slider, press ← →, or drag the red point"
+            "<span style='font-size:12px;color:var(--jp-ui-font-color2, #555)'>drag the slider, press "
+            "← →, or drag the red point"
             + ("; λ_max updates when you let go" if self.sharpness else "")
             + "</span>"
         )
         if self.compact:
-            self.widget = widgets.VBox([widgets.HBox([self.slider, hint]), self.fig, self.readout])
+            self.widget = widgets.VBox([widgets.HBox([self.slider, hint]), self.front])
         else:
             # the slider first (the first slider of the page, which the browser test moves); the
-            # readout right under the figure, so that all of it fits a 1400×900 window
+            # readout between the controls and the figure, all of it inside a 1400×900 window
             more = widgets.HBox([self.dropdown, self.balance_button, self.reset_button])
-            self.widget = widgets.VBox([widgets.HBox([self.slider, hint]), more, self.fig, self.readout])
+            self.widget = widgets.VBox([widgets.HBox([self.slider, hint]), more, self.front])
+        self.publish_tables()
 
     # --- computing (no widgets involved) --------------------------------------------------------
     def base(self, neuron: int) -> dict:
@@ -819,7 +846,8 @@ class OrbitExplorer:
 
     @staticmethod
     def _key(neuron: int, s: float) -> tuple[int, float]:
-        return neuron, round(float(s), 9)
+        # 12 decimals: the page's 0.15000000000000002 is the slider's 0.15; s* keeps its own key
+        return int(neuron), round(float(s), 12)
 
     def _lambda(self, neuron: int, s: float) -> float:
         key = self._key(neuron, s)
@@ -829,12 +857,17 @@ class OrbitExplorer:
             )
         return self._lam[key]
 
-    def _compute(self, neuron: int, s: float) -> dict:
-        st = orbit_state(
-            self.model, self.x, self.y, neuron, s, layer=self.layer, sharpness=False, base=self.base(neuron)
-        )
+    def _state_at(self, neuron: int, s: float) -> dict:
+        """:func:`orbit_state` at (neuron, s) (cached) with the λ_max known so far (else pending)."""
+        key = self._key(neuron, s)
+        if key not in self._states:
+            self._states[key] = orbit_state(
+                self.model, self.x, self.y, neuron, float(s), layer=self.layer, sharpness=False,
+                base=self.base(neuron),
+            )  # fmt: skip
+        st = dict(self._states[key])
         if self.sharpness:
-            st["lambda_max"] = self._lam.get(self._key(neuron, s))
+            st["lambda_max"] = self._lam.get(key)
             st["lambda_pending"] = st["lambda_max"] is None
         return st
 
@@ -844,14 +877,8 @@ class OrbitExplorer:
         return readout_html(st, self._start(st["neuron"]))
 
     def _start(self, neuron: int) -> dict:
-        """The state at s = 0 (cached per neuron; its λ_max filled in once known)."""
-        if neuron not in self._starts:
-            self._starts[neuron] = self._compute(neuron, 0.0)
-        st = self._starts[neuron]
-        if self.sharpness and st["lambda_pending"]:
-            st["lambda_max"] = self._lam.get(self._key(neuron, 0.0))
-            st["lambda_pending"] = st["lambda_max"] is None
-        return st
+        """The state at s = 0, with its λ_max once known."""
+        return self._state_at(neuron, 0.0)
 
     def profile(self, neuron: int | None = None) -> dict | None:
         """‖θ‖², ‖∇L‖ (closed form) and λ_max (the cached Lanczos values, NaN where not yet
@@ -875,29 +902,22 @@ class OrbitExplorer:
         return orbit_figure(self.state, self.profile(), self.x.numpy(), self.y.numpy(), span=self.span)
 
     def show_static(self) -> None:
-        """Show the current figure as static plotly + PNG (readable without a live kernel)."""
+        """Show the initial figure as static plotly + PNG (readable without a live kernel)."""
         from gaugelab.display import show
 
-        show(self.figure())
+        show(self._static)
 
-    def settle(self) -> dict:
-        """Run the pending λ_max work now (what the event loop does once the input rests)."""
-        self.lambda_idle.flush()
-        return self.state
-
-    # --- wiring -----------------------------------------------------------------------------
-    def update(self, s: float | None = None, neuron: int | None = None) -> dict:
-        """Recompute the state for (neuron, s) and redraw what moved (one batch_update)."""
-        neuron = self.neuron if neuron is None else _check_neuron(self.model, self.layer, neuron)[1]
-        s = self.slider.value if s is None else _check_s(s)
-        new_neuron = neuron != self.neuron
-        self.neuron = neuron
-        self.state = st = self._compute(neuron, s)
-        traces = {T_NOW: {"x": [st["u_norm"]], "y": [st["a_norm"]]}}
+    # --- what the page draws ----------------------------------------------------------------------
+    def state_update(self, neuron: int, s: float, whole: bool = True) -> dict:
+        """The update drawing (neuron, s): the point, its circle, the profile markers and the
+        readout; with ``whole`` also what belongs to the neuron (other neurons, its orbit, the
+        balanced slice, the start, the axes' range, the title, the profile curves)."""
+        st = self._state_at(neuron, s)
         shape = drag_shape(st, self.span)
+        traces = {T_NOW: {"x": [st["u_norm"]], "y": [st["a_norm"]]}}
         layout = {f"shapes[0].{k}": shape[k] for k in ("x0", "x1", "y0", "y1")}
-        profile = self.profile() if not self.compact else None
-        if new_neuron:
+        profile = self.profile(neuron)
+        if whole:
             ou_, oa_ = other_neurons(st)
             ou, oa = orbit_curve(st["u_norm0"], st["a_norm0"], np.linspace(-self.span, self.span, 61))
             diag = _diagonal(st, self.span)
@@ -914,20 +934,13 @@ class OrbitExplorer:
             if profile is not None:
                 traces.update(self._profile_traces(st, profile))
         if profile is not None:
-            traces[T_MARKERS] = {"x": [s] * 3, "y": _profile_markers(st, profile)}
-        self._quiet = True
-        try:
-            restyle(self.fig, traces, layout)
-        finally:
-            self._quiet = False
-        self.readout.value = self._readout_value(st)
-        if self.sharpness:
-            self.lambda_ahead.cancel()
-            if st["lambda_pending"] or np.isnan(profile["lambda_max"]).any():
-                self.lambda_idle.poke()
-            else:
-                self.lambda_ahead.poke()
-        return st
+            traces[T_MARKERS] = {"x": [st["s"]] * 3, "y": _profile_markers(st, profile)}
+        return front.update(traces, layout, self._readout_value(st))
+
+    def serve(self, state: dict) -> dict:
+        """The update for a state the page's tables do not hold (asked by the page)."""
+        neuron = int(state.get("neuron", self.neuron))
+        return self.state_update(neuron, self._s_for(float(state["s"])))
 
     def _profile_traces(self, st: dict, profile: dict) -> dict:
         ratios = profile_ratios(profile)
@@ -936,40 +949,201 @@ class OrbitExplorer:
         out[T_SSTAR] = {"x": lx, "y": ly}
         return out
 
+    def _s_values(self, neuron: int) -> list[float]:
+        """The s of the slider's table: its grid, s* (the balance button) and an exact s set."""
+        extra = {self._clip(self.base(neuron)["s_balanced"])}
+        return sorted(set(self.slider_grid()) | extra)
+
+    def _lambda_known(self, neuron: int) -> int:
+        return sum(1 for j, _s in self._lam if j == neuron)
+
+    def publish_tables(self) -> None:
+        """Send the page its tables for the current neuron (see the class docstring)."""
+        for _ in self._table_steps():
+            pass
+
+    def _table_steps(self):
+        neuron = self.neuron
+        exact = self._exact
+        values = self._s_values(neuron)
+        ups = []
+        for k, v in enumerate(values):  # ≈ 2 ms per new state: a step every 16, so input waits little
+            ups.append(self.state_update(neuron, self._s_for(v), whole=False))
+            if k % 16 == 15:
+                yield
+        tables = [front.table("s", {"neuron": neuron}, values, ups, complete=False)]
+        if self.compact:
+            tables = [front.table("s", {}, values, ups, complete=False)]
+        else:
+            yield
+            neurons = self.neurons()
+            ups = [self.state_update(j, 0.0) for j in neurons]
+            tables.append(front.table("neuron", {"s": 0.0}, neurons, ups, sets={"s": 0.0}))
+        self.front.tables = tables
+        self._tables_for = (neuron, exact, self._lambda_known(neuron), len(self._lam))
+
+    def _tables_current(self) -> bool:
+        return self._tables_for == (self.neuron, self._exact, self._lambda_known(self.neuron), len(self._lam))
+
+    # --- the Python-side mirror ---------------------------------------------------------------
+    @property
+    def neuron(self) -> int:
+        """The neuron the dropdown shows."""
+        return int(self.dropdown.value)
+
+    def _s_now(self) -> float:
+        return self._s_for(float(self.slider.value))
+
+    def _s_for(self, s: float) -> float:
+        """The slider's value, or the exact s* it shows rounded to its step."""
+        if self._exact is not None and abs(s - self.snap(self._exact)) <= 1e-9:
+            return self._exact
+        if self._exact is not None and abs(s - self._exact) <= 1e-9:
+            return self._exact
+        return float(s)
+
+    def _sync(self) -> None:
+        if not self._stale:
+            return
+        self._stale = False
+        neuron, s = self.neuron, self._s_now()
+        self._state = self._state_at(neuron, s)
+        front.apply(self._fig, self.state_update(neuron, s, whole=neuron != self._shown[0]))
+        self._readout.value = self._readout_value(self._state)
+        self._shown = (neuron, s)
+
+    def _refresh(self) -> None:
+        """Bring the mirror up to date now (e.g. after λ arrived) and draw it in the page."""
+        self._stale = True
+        self._sync()
+        self.front.push(self.state_update(*self._shown))
+
+    @property
+    def state(self) -> dict:
+        """:func:`orbit_state` of the current (neuron, s), with λ_max if known."""
+        self._sync()
+        return self._state
+
+    @property
+    def fig(self) -> go.Figure:
+        """The Python-side ``go.Figure`` mirror of what the page draws, up to date when read."""
+        self._sync()
+        return self._fig
+
+    @property
+    def readout(self) -> front.Text:
+        """The readout's HTML (``.value``) for the current state."""
+        self._sync()
+        return self._readout
+
+    def settle(self) -> dict:
+        """Run the pending idle work now (tables, λ_max here and along the neuron's profile): what
+        the event loop does once the input rests."""
+        self.tables_idle.flush()
+        self.lambda_idle.flush()
+        return self.state
+
+    # --- idle work ----------------------------------------------------------------------------
+    def _tables_work(self):
+        yield
+        self._sync()
+        if not self._tables_current():
+            yield from self._table_steps()
+
     def _lambda_work(self):
         """Idle-time work (a generator: one Lanczos run per event-loop turn): λ_max at the current
-        point, shown at once; the missing points of this neuron's λ profile, drawn when complete.
-        Then :meth:`_lambda_ahead_work` starts: λ_max on the slider's grid near s, the other
-        neurons' profiles and the rest of the grid, so later key steps and neuron switches find
-        it cached and need no second redraw."""
-        neuron, s = self.neuron, self.state["s"]
-        if self.state.get("lambda_pending"):
+        point, sent to the page at once; the missing points of this neuron's λ profile, drawn when
+        complete; the tables refreshed. Then :meth:`_lambda_ahead_work` starts."""
+        neuron, s = self.neuron, self._s_now()
+        if self._key(neuron, s) not in self._lam or self._key(neuron, 0.0) not in self._lam:
             self._lambda(neuron, s)
             self._lambda(neuron, 0.0)
-            self._show_lambda()
+            self._refresh()
             yield
         missing = [float(v) for v in self.s_grid if self._key(neuron, v) not in self._lam]
         for v in missing:
             self._lambda(neuron, v)
             yield
-        if missing:
-            profile = self.profile()
-            traces = self._profile_traces(self.state, profile)
-            traces[T_MARKERS] = {"x": [s] * 3, "y": _profile_markers(self.state, profile)}
-            restyle(self.fig, traces)
+        if missing:  # the profile curves: on the mirror and in the page
+            upd = self.state_update(neuron, s)
+            front.apply(self._fig, upd)
+            self.front.push(upd)
+        if not self._tables_current():
+            yield from self._table_steps()
         self.lambda_ahead.poke()
 
     def _lambda_ahead_work(self):
-        """Background cache fill (one Lanczos run per event-loop turn, only while input rests)."""
-        neuron, s = self.neuron, self.state["s"]
+        """Background cache fill (one Lanczos run per event-loop turn, only while input rests):
+        λ_max on the slider's grid near s, the other neurons' profiles, the rest of the grid; the
+        tables are refreshed every 20 runs and at the end."""
+        neuron, s = self.neuron, self._s_now()
         grid = sorted(self.slider_grid(), key=lambda v: abs(v - s))
         ahead = [(neuron, v) for v in grid[:21]]
         ahead += [(j, float(v)) for j in self.neurons() if j != neuron for v in self.s_grid]
         ahead += [(neuron, v) for v in grid[21:]]
+        done = 0
         for j, v in ahead:
             if self._key(j, v) not in self._lam:
                 self._lambda(j, v)
+                done += 1
                 yield
+                if done % 20 == 0:
+                    yield from self._table_steps()
+        if not self._tables_current():
+            yield from self._table_steps()
+
+    def _poke(self) -> None:
+        self._stale = True
+        self.tables_idle.poke()
+        if self.sharpness:
+            self.lambda_ahead.cancel()
+            self.lambda_idle.poke()
+
+    # --- wiring -----------------------------------------------------------------------------
+    def update(self, s: float | None = None, neuron: int | None = None) -> dict:
+        """Move to (neuron, s) from code: the controls follow, the page draws it; returns the state."""
+        if neuron is not None:
+            neuron = _check_neuron(self.model, self.layer, neuron)[1]
+            if neuron != self.neuron:
+                self.dropdown.value = neuron  # puts the slider back to 0 (as the page does)
+        if s is not None:
+            self._set_s(_check_s(s))
+        return self.state
+
+    def _set_s(self, s: float) -> None:
+        """Put the slider at ``s`` (clipped to its range); an s off its grid is kept exactly."""
+        s = self._clip(s)
+        on_grid = abs(s - self.snap(s)) <= 1e-9
+        old = self._exact
+        self._exact = None if on_grid else s
+        if self._exact != old:  # the slider's grid point next to s now stands for s itself
+            self.publish_tables()
+        if self.slider.value == s:
+            self._poke()
+            self.front.push(self.state_update(self.neuron, self._s_now()))
+        else:
+            self.slider.value = s
+
+    def _on_slider(self, change) -> None:
+        if self._quiet:
+            return
+        if self._exact is not None and abs(change["new"] - self._exact) > 1e-9:
+            if abs(change["new"] - self.snap(self._exact)) > 1e-9:
+                self._exact = None  # moved away from s*: back to the slider's grid (tables when idle)
+        # nothing computed here: the page draws from its tables or asks (serve); the mirror
+        # follows when read or once the input is idle
+        self._poke()
+
+    def _on_neuron(self, change) -> None:
+        if self._quiet:
+            return
+        self._exact = None
+        self._quiet = True
+        try:
+            self.slider.value = 0.0  # the page sets it too (the neuron table's ``sets``)
+        finally:
+            self._quiet = False
+        self._poke()
 
     def slider_grid(self) -> list[float]:
         """The values the slider can take (multiples of its step in [−s_max, s_max])."""
@@ -980,53 +1154,31 @@ class OrbitExplorer:
         """The neurons the dropdown offers."""
         return [value for _label, value in self.dropdown.options]
 
-    def _show_lambda(self) -> None:
-        st = self.state
-        st["lambda_max"] = self._lam.get(self._key(st["neuron"], st["s"]))
-        st["lambda_pending"] = st["lambda_max"] is None
-        profile = self.profile()
-        restyle(self.fig, {T_MARKERS: {"x": [st["s"]] * 3, "y": _profile_markers(st, profile)}})
-        self.readout.value = self._readout_value(st)
-
-    def _on_slider(self, change) -> None:
-        if not self._quiet:
-            self._move(change["new"])
-
-    def _on_neuron_value(self, neuron: int) -> None:
-        self._quiet = True
-        try:
-            self.slider.value = 0.0
-        finally:
-            self._quiet = False
-        self.update(s=0.0, neuron=neuron)
+    def _clip(self, s: float) -> float:
+        return min(max(float(s), -self.s_max), self.s_max)
 
     def snap(self, s: float) -> float:
         """``s`` clipped to the slider's range and rounded to its step."""
-        s = min(max(float(s), -self.s_max), self.s_max)
+        s = self._clip(s)
         return round(round(s / self.step) * self.step, 10)
 
     def drag_to(self, u: float, a: float) -> dict:
         """What dropping the red point at (‖u‖, ‖a‖) = (u, a) does: project it onto the orbit
-        (:func:`project_on_orbit`), snap to the slider's grid, move the slider there (and redraw the
-        point on the orbit, also when s did not change)."""
-        s = self.snap(project_on_orbit(self.state, u, a))
-        if s == self.slider.value:
-            self.update(s=s)
-        else:
-            self.slider.value = s
+        (:func:`project_on_orbit`), snap to the slider's grid, move the slider there, and redraw the
+        point on the orbit (also when s did not change)."""
+        self._set_s(self.snap(project_on_orbit(self.state, u, a)))
         return self.state
 
-    def _on_drag(self, _shape, x0, x1, y0, y1) -> None:
-        if self._quiet or None in (x0, x1, y0, y1):
-            return
+    def _on_shape(self, data: dict) -> None:
+        """The page reports the circle dragged to x0, x1, y0, y1 (plotly's shape edit)."""
         try:
-            self.drag_to(*shape_centre(float(x0), float(x1), float(y0), float(y1)))
-        except (TypeError, ValueError):  # dragged off the positive quadrant: back onto the orbit
-            self.update(s=self.slider.value)
+            x0, x1, y0, y1 = (float(data[f"shapes[0].{k}"]) for k in ("x0", "x1", "y0", "y1"))
+            self.drag_to(*shape_centre(x0, x1, y0, y1))
+        except (KeyError, TypeError, ValueError):  # dragged off the positive quadrant: back onto the orbit
+            self.front.push(self.state_update(self.neuron, self._s_now()))
 
     def _on_balance(self, _button) -> None:
-        s_star = self.state["s_balanced"]
-        self.slider.value = float(min(max(s_star, -self.s_max), self.s_max))
+        self._set_s(self.state["s_balanced"])
 
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)

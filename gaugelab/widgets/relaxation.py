@@ -258,8 +258,8 @@ class RelaxationPlayer:
         self.lr = widgets.FloatSlider(
             value=max(lr, lr_min), min=lr_min, max=0.6, step=0.01, description="η", continuous_update=True
         )
-        self.lam_grid = _slider_grid(self.lam)
-        self.lr_grid = _slider_grid(self.lr)
+        self.lam_grid = front.slider_grid(self.lam, 6)
+        self.lr_grid = front.slider_grid(self.lr, 6)
         self._runs: dict[tuple[float, float], tuple[PenaltyRun, torch.Tensor]] = {}
         self.chunk = 12
         self._filler = WhenIdle(self._fill_around, delay=0.3)
@@ -268,7 +268,7 @@ class RelaxationPlayer:
         )
         self.play = widgets.Play(value=0, min=0, max=self.n_frames, step=1, interval=80, description="play")
         self.play_link = widgets.jslink((self.play, "value"), (self.frame, "value"))
-        self.readout = _Text()  # the readout's HTML (drawn in the page above the plot)
+        self.readout = front.Text()  # the readout's HTML (drawn in the page above the plot)
         self.fig = self._build_figure()  # the Python-side mirror of what the page draws
         self._static = go.Figure(self.fig.to_dict())
         self.front = front.FrontFigure(
@@ -506,16 +506,3 @@ class RelaxationPlayer:
         from gaugelab.display import show
 
         show(self._static)
-
-
-class _Text:
-    """A readout's current HTML (``.value``), drawn by the page's FrontFigure."""
-
-    def __init__(self, value: str = ""):
-        self.value = value
-
-
-def _slider_grid(slider) -> list[float]:
-    """Every value a FloatSlider can take (min + k·step up to max), rounded to 6 decimals."""
-    n = int(round((slider.max - slider.min) / slider.step))
-    return sorted({round(slider.min + k * slider.step, 6) for k in range(n + 1)} | {round(slider.value, 6)})
