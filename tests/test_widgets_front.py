@@ -25,12 +25,14 @@ from gaugelab.widgets import front
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.floats(allow_nan=False, allow_infinity=False, width=64, min_value=-1e12, max_value=1e12),
                 min_size=1, max_size=30))  # fmt: skip
-def test_rounding_keeps_five_digits_of_the_plot_scale(values):
+def test_rounding_keeps_five_significant_digits_of_every_value(values):
     out = front.rounded(values)
     a = np.array(values)
-    scale = np.abs(a).max()
     assert len(out) == len(values)
-    np.testing.assert_allclose(out, a, rtol=0, atol=max(scale * 5e-5, 1e-300))  # half a unit of the 5th digit
+    # half a unit of each value's own 5th digit (plus the double's rounding): small values of a log
+    # axis survive (not the subnormals below 1e-290); zero stays zero
+    np.testing.assert_allclose(out, a, rtol=5.0001e-5, atol=1e-300)
+    assert all((o == 0) == (v == 0) for o, v in zip(out, values) if v == 0 or abs(v) > 1e-290)
     assert all(len(repr(v)) <= 24 for v in out)  # short decimals, not 17-digit doubles
 
 
@@ -38,10 +40,8 @@ def test_non_finite_values_become_gaps_and_the_json_is_strict():
     out = front.rounded(np.array([1.0, np.nan, np.inf, -2.0]))
     assert out == [1.0, None, None, -2.0]
     json.dumps(front.for_page(front.update({0: {"y": np.array([np.nan, 1.0])}})), allow_nan=False)
-    assert front.rounded([[0.123456, 1.0], [2.0, 3.0]]) == [
-        [0.1235, 1.0],
-        [2.0, 3.0],
-    ]  # 5 digits of the scale 3
+    assert front.rounded([[0.123456, 1.0], [2.0, 3.0]]) == [[0.12346, 1.0], [2.0, 3.0]]
+    assert front.rounded([2.220446049250313e-16, 1e-17, 123456789.0]) == [2.2204e-16, 1e-17, 123460000.0]
 
 
 def test_an_update_applied_to_the_mirror_is_what_was_asked():
@@ -117,6 +117,28 @@ def test_tables_go_to_the_page_as_one_json_string_and_pushes_are_marked():
     ff.push(front.update(readout="x"))
     (content, _), = sent  # fmt: skip
     assert content["pushed"] and content["state"] == {"s": 0.5} and content["update"] == {"readout": "x"}
+
+
+def test_a_selection_control_is_an_option_index_in_the_page_and_a_value_in_the_kernel():
+    # a Dropdown / ToggleButtons syncs only `index`: the page can read nothing else
+    menu = widgets.Dropdown(options=[("neuron 3", 3), ("neuron 7", 7), ("neuron 9", 9)], value=7)
+    s = widgets.FloatSlider(value=0.5, min=0, max=1, step=0.1)
+    calls = []
+    ff = front.FrontFigure(go.Figure(), {"s": s, "n": menu}, lambda st: calls.append(st) or {})
+    sent = []
+    ff.send = lambda content, buffers=None: sent.append(content)
+    assert ff.control_keys == {"s": "value", "n": "index"}
+    assert ff.figure_state == {"s": 0.5, "n": 1} and ff.state() == {"s": 0.5, "n": 7}
+    ups = [front.update(readout=str(j)) for j in (3, 9)]
+    ff.tables = [front.table("n", {"s": 0.0}, [3, 9], ups, sets={"s": 0.0}),
+                 front.table("s", {"n": 9}, [0.0], ups[:1])]  # fmt: skip
+    page = json.loads(ff.tables_json)
+    assert page[0]["values"] == [0, 2] and page[0]["at"] == {"s": 0.0} and page[0]["sets"] == {"s": 0.0}
+    assert page[1]["at"] == {"n": 2} and ff.tables[1]["at"] == {"n": 9}  # the app keeps its values
+    ff._on_msg(ff, {"kind": "need", "state": {"s": 0.2, "n": 2}}, [])
+    assert calls == [{"s": 0.2, "n": 9}] and sent[-1]["state"] == {"s": 0.2, "n": 2}
+    with pytest.raises(ValueError, match=r"^tables: 4 is not an option of control 'n'"):
+        ff.tables = [front.table("n", {}, [4], ups[:1])]
 
 
 def test_a_dragged_shape_goes_to_the_app():

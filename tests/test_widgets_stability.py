@@ -106,6 +106,37 @@ def test_figure_and_sliders_update(net):
     assert app.fig.layout.title.text == title0  # values and verdict live in the readout, no relayout
 
 
+def test_the_page_holds_tables_along_both_sliders_around_the_state(net):
+    """The page redraws a move of either slider from its tables; after a move (input idle) the
+    tables are rebuilt around the new state; every update is the run the app looks up there."""
+    import json
+
+    model, x, y = net
+    app = StabilityApp(model, x, y, n_grid=5, rho_range=(-2, 2), steps=30)
+    app.widget  # noqa: B018
+    view = app._view
+    assert not view.full  # 5 ρ × every η of the slider: tables around the state only
+    tables = {t["along"]: t for t in json.loads(view.front.tables_json)}
+    assert tables["rho"]["at"]["lr"] == pytest.approx(app.lr) and len(tables["rho"]["values"]) == 5
+    assert len(tables["lr"]["values"]) == len(app.lr_grid) and tables["lr"]["at"]["rho"] == 0.0
+    for rho, upd in zip(tables["rho"]["values"], tables["rho"]["updates"]):
+        st = app.compute(rho, app.lr)
+        assert upd["traces"]["2"]["x"] == [rho] and upd["traces"]["2"]["y"] == pytest.approx(
+            [st.lam_max], 1e-4
+        )
+        assert upd["traces"]["3"]["y"] == pytest.approx(list(st.loss), rel=1e-4) and upd[
+            "readout"
+        ] == readout(st)
+    app.rho_slider.value = 1.0
+    assert view.idle.pending
+    view.settle()
+    tables = {t["along"]: t for t in json.loads(view.front.tables_json)}
+    assert tables["lr"]["at"]["rho"] == 1.0 and tables["rho"]["at"]["lr"] == pytest.approx(app.lr)
+    i = len(app.lr_grid) - 1  # the largest η: GD diverges or leaves the point, said in the readout
+    verdict = tables["lr"]["updates"][i]["readout"].rsplit("<b style='color:", 1)[1]
+    assert verdict.startswith("crimson'>") and ("diverged" in verdict or "unstable" in verdict)
+
+
 def test_grid_runs_are_the_runs_gl_train_gives(net):
     """Every looked-up run equals run_from (gl.train) at that ρ and η: losses and verdict, stable,
     unstable and diverged alike; an η off the grid is trained on demand."""
@@ -168,42 +199,3 @@ def test_precomputed_grid_is_reused_and_checked(net):
     assert np.array_equal(app.lam_max, lam) and app.state.rho == 0.0
     with pytest.raises(ValueError, match="^grid"):
         StabilityApp(model, x, y, grid=(rhos[::-1], lam))
-
-
-def test_equivariance_app_curves_and_slider():
-    from gaugelab.widgets.gauge_optim import FLOOR, EquivarianceApp
-
-    data = gl.toy_regression(n_train=16, seed=0)
-    model = gl.two_layer(1, 4, 1, seed=0)
-    app = EquivarianceApp(model, data.x_train, data.y_train, spreads=(0.0, 1.0), steps=20)
-    assert all(np.all(gap == FLOOR) for _, gap in app.curves(0.0).values())  # identical starts
-    c = app.curves(1.0)
-    assert c["Path-SGD"][1].max() < 1e-12 and c["GD"][1][-1] > 1e-4
-    assert app.widget is not None
-    title0 = app.fig.layout.title.text
-    assert app.slider.value == 1.0 and app.fig.data[0].name == "GD (s = 1.0)"
-    app.slider.value = 0.0
-    assert "s = 0.00" in app.readout.value and app.fig.data[0].name == "GD (s = 0.0)"
-    assert np.all(np.asarray(app.fig.data[0].y) == FLOOR)
-    app.slider.value = 1.0
-    assert "s = 1.00" in app.readout.value and "Path-SGD" in app.readout.value
-    assert np.array_equal(app.fig.data[0].y, c["GD"][1]) and app.fig.layout.title.text == title0
-
-
-def test_teleport_app_keeps_f_and_slider_updates():
-    from gaugelab.widgets.gauge_optim import TeleportApp
-
-    data = gl.toy_regression(n_train=16, seed=0)
-    model = gl.mlp([1, 4, 4, 1], seed=0)
-    app = TeleportApp(model, data.x_train, data.y_train, steps=5)
-    for label in app.tracks:
-        st = app.state(label, 5)
-        assert st["function_change"] < 1e-12 and st["rho"].shape == (8,)
-    assert app.widget is not None
-    app.slider.value = 5
-    assert list(app.fig.data[1].x) == [5] and "step 5" in app.html.value and app.fig.data[1].name == "step 5"
-    other = list(app.tracks)[1]
-    app.toggle.value = other
-    tr = app.tracks[other]
-    assert np.array_equal(app.fig.data[0].y, tr.objective) and app.fig.data[1].y[0] == tr.objective[5]
-    assert np.allclose(app.fig.data[2].y, tr.rho[5]) and other in app.html.value

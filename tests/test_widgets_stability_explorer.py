@@ -14,6 +14,7 @@ import gaugelab as gl
 import gaugelab.widgets.stability_explorer as se
 from gaugelab import experiments as ex
 from gaugelab.protocol import DEFAULT
+from gaugelab.widgets import front
 from gaugelab.widgets.stability_explorer import (
     DELTA_FLOOR,
     StabilityExplorer,
@@ -21,7 +22,7 @@ from gaugelab.widgets.stability_explorer import (
     explorer_configs,
     explorer_state,
     readout,
-    update_figure,
+    state_update,
 )
 
 TINY = dataclasses.replace(DEFAULT, name="tiny", width=8, n_train=32, steps=100, record_every=5, n_seeds=1)
@@ -177,10 +178,10 @@ def test_reusing_runs_gives_the_same_states(app):
     assert np.array_equal(a.baseline.loss, b.baseline.loss) and a.gauge.verdict == b.gauge.verdict
 
 
-def test_update_figure_writes_the_new_state_into_a_plain_figure(app):
+def test_a_state_update_writes_the_new_state_into_a_plain_figure(app):
     fig = build_figure(app.compute(0.1, 1.0, 2.0, 0))
     new = app.compute(3.0, 50.0, 0.0, 1)
-    update_figure(fig, new)
+    front.apply(fig, state_update(new))
     ref = build_figure(new)
     assert fig.layout.title.text == ref.layout.title.text
     for a, b in zip(fig.data, ref.data):
@@ -199,36 +200,35 @@ def _all_y_finite(fig) -> bool:
 
 def test_the_widget_reacts_to_its_controls(app):
     w = app.widget
-    controls, readout_box = w.children[0].children
-    assert controls.children[0] is app.lr_slider  # η is the first control on the page
-    assert app.seed_menu in controls.children and readout_box is app.readout
-    fig = app.fig
-    assert isinstance(fig, go.FigureWidget)
-    title0 = fig.layout.title.text
+    left, right = w.children[0].children
+    assert left.children[0] is app.lr_slider  # η is the first control on the page
+    assert app.seed_menu in right.children and w.children[1] is app._view.front
+    assert isinstance(app.fig, go.Figure)
+    title0 = app.fig.layout.title.text
     assert "baseline stable" in app.readout.value
 
     app.lr_slider.value = 3.0
     st = app.state
     assert st.lr == 3.0 and st.baseline.diverged
     assert "baseline diverged" in app.readout.value
-    assert list(fig.data[2].x) == [st.baseline.diverged_step - 1]  # the × on the last finite step
+    assert list(app.fig.data[2].x) == [st.baseline.diverged_step - 1]  # the × on the last finite step
     assert "diverged" in app.readout.value
-    assert _all_y_finite(fig)
+    assert _all_y_finite(app.fig)
 
     app.rho0_slider.value = 0.0
     assert "ρ0 = 0:" in app.readout.value and app.state.rho0 == 0.0
     app.lam_slider.value = 50.0
-    assert app.state.lam == 50.0 and "λ = 50" in fig.data[1].name
+    assert app.state.lam == 50.0 and "λ = 50" in app.fig.data[1].name
     app.seed_menu.value = 1
     assert app.state.seed == 1
     app.lr_slider.value = 0.1
-    assert list(fig.data[0].x) == list(app.state.baseline.steps)
-    assert min(fig.data[4].y) >= DELTA_FLOOR  # the balanced start's δ ≈ 0 is drawn at the floor
-    assert _all_y_finite(fig)
-    assert [tuple(fig.data[8].marker.symbol)] == [
+    assert list(app.fig.data[0].x) == list(app.state.baseline.steps)
+    assert min(app.fig.data[4].y) >= DELTA_FLOOR  # the balanced start's δ ≈ 0 is drawn at the floor
+    assert _all_y_finite(app.fig)
+    assert [tuple(app.fig.data[8].marker.symbol)] == [
         tuple("circle" if s else "x" for s in app.state.strip_baseline)
     ]
-    assert fig.layout.title.text == title0  # nothing is relayouted per move
+    assert app.fig.layout.title.text == title0  # nothing is relayouted per move
 
 
 def test_show_static_emits_plotly_json_and_a_png_at_the_figure_size(app, monkeypatch):
@@ -243,3 +243,26 @@ def test_show_static_emits_plotly_json_and_a_png_at_the_figure_size(app, monkeyp
     assert bundle["application/vnd.plotly.v1+json"]["layout"]["title"]["text"] == fig.layout.title.text
     assert base64.b64decode(bundle["image/png"]) == b"PNG"
     assert (seen["w"], seen["h"]) == (fig.layout.width, fig.layout.height)
+
+
+def test_the_page_holds_a_table_along_each_control_at_every_other_value(app):
+    """This small grid (24 states) goes to the page whole: for each control, a table along it at
+    every combination of the other controls' values (as option indexes: selection widgets sync
+    only their index); each update is the app's state there."""
+    import itertools
+    import json
+
+    app.widget  # noqa: B018
+    view = app._view
+    assert view.full
+    tables = json.loads(view.front.tables_json)
+    assert len(tables) == len(LAMS) * len(RHO0S) * len(SEEDS) + len(LRS) * len(RHO0S) * len(SEEDS) + len(
+        LRS
+    ) * len(LAMS) * len(SEEDS) + len(LRS) * len(LAMS) * len(RHO0S)
+    for (j, lam), (k, rho0), (m, seed) in itertools.product(*(enumerate(g) for g in (LAMS, RHO0S, SEEDS))):
+        (t,) = [t for t in tables if t["along"] == "lr" and t["at"] == {"lam": j, "rho0": k, "seed": m}]
+        assert t["values"] == list(range(len(LRS)))
+        for i, lr in enumerate(LRS):
+            assert t["updates"][i]["readout"] == readout(app.compute(lr, lam, rho0, seed))
+    app.seed_menu.value = SEEDS[1]
+    assert not view.idle.pending  # nothing to rebuild: every state is in the page already

@@ -1,4 +1,4 @@
-"""Interactive apps for the notebooks (ipywidgets + plotly FigureWidget or `front.FrontFigure`).
+"""Interactive apps for the notebooks: ipywidgets controls, figures drawn in the page (`front.FrontFigure`).
 
 Each app is built from pure update functions that tests call without a browser or kernel, shows a
 static figure first (readable on GitHub, nbviewer and in HTML exports), then the live widget.
@@ -11,6 +11,8 @@ static figure first (readable on GitHub, nbviewer and in HTML exports), then the
 | :class:`StabilityApp` | 06: orbit point and step size → stable or not |
 | :class:`StabilityExplorer` | 07: η, λ, ρ0 → baseline vs gauge-fixed |
 | ``gauge_optim.EquivarianceApp``, ``gauge_optim.TeleportApp`` | 08, 09 |
+
+The apps of 06–09 precompute every state and are drawn by :class:`lookup.LookupFigure`.
 """
 
 from gaugelab.widgets.envcheck import check_environment, render_probe

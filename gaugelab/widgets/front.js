@@ -67,7 +67,11 @@ async function render({ model, el }) {
   for (const [name, id] of Object.entries(model.get("controls"))) {
     controls[name] = await model.widget_manager.get_model(id.replace(/^IPY_MODEL_/, ""));
   }
-  const state = () => Object.fromEntries(Object.entries(controls).map(([n, m]) => [n, m.get("value")]));
+  // a selection widget (Dropdown, ToggleButtons) syncs only its option index: the page's state and
+  // tables use that index for it (front.py converts)
+  const keys = model.get("control_keys") || {};
+  const key = (n) => keys[n] || "value";
+  const state = () => Object.fromEntries(Object.entries(controls).map(([n, m]) => [n, m.get(key(n))]));
 
   let drawn = model.get("figure_state"); // the state the figure shows
   let asked = null; // the state asked of the kernel, while its answer is out
@@ -214,8 +218,8 @@ async function render({ model, el }) {
       if (t.along !== name || !t.sets) continue;
       for (const [k, v] of Object.entries(t.sets)) {
         const m = controls[k];
-        if (m && !same(m.get("value"), v)) {
-          m.set("value", v);
+        if (m && !same(m.get(key(k)), v)) {
+          m.set(key(k), v);
           m.save_changes();
         }
       }
@@ -224,8 +228,8 @@ async function render({ model, el }) {
   }
   const listeners = Object.entries(controls).map(([name, m]) => {
     const f = () => onControl(name);
-    m.on("change:value", f);
-    return [m, f];
+    m.on(`change:${key(name)}`, f);
+    return [m, f, `change:${key(name)}`];
   });
   show();
 
@@ -233,7 +237,7 @@ async function render({ model, el }) {
     model.off("msg:custom", onMsg);
     model.off("change:tables_json", onTables);
     model.off("change:figure", onFigure);
-    for (const [m, f] of listeners) m.off("change:value", f);
+    for (const [m, f, ev] of listeners) m.off(ev, f);
     clearTimeout(watchdog);
     Plotly.purge(plot);
   };

@@ -36,23 +36,26 @@ import numpy as np
 import plotly
 import plotly.graph_objects as go
 import traitlets
+from ipywidgets.widgets.widget_selection import _Selection
 
-#: significant digits kept for coordinates sent to the browser (the plots are ≤ 1000 px; 5 digits
-#: are within 5e-5 of the largest value, far below a pixel)
+#: significant digits kept for every coordinate sent to the browser (relative to the value itself:
+#: a log axis keeps its small values; 5 digits are within 5e-5 of the value, far below a pixel)
 DIGITS = 5
 
 
 def rounded(values, digits: int = DIGITS) -> list:
-    """``values`` (array-like of numbers) as a (nested) list of floats rounded to ``digits``
-    significant digits of the largest magnitude in it (the plot's scale: an absolute precision,
-    at most 5e-5 of the largest value); NaN/inf become None (a gap in a plotly line), so the JSON
-    stays valid. ``np.round`` divides by a power of ten, so each value is the double nearest a short decimal
-    and JSON writes it short."""
+    """``values`` (array-like of numbers) as a (nested) list of floats, each rounded to ``digits``
+    significant digits of its own (so the small values of a log axis survive); NaN/inf become
+    None (a gap in a plotly line), so the JSON stays valid. Each value is round(v·10^k)/10^k, the
+    double nearest a short decimal (JSON writes it short)."""
     a = np.asarray(values, dtype=float)
     finite = np.isfinite(a)
-    scale = float(np.abs(a[finite]).max()) if finite.any() else 0.0
-    decimals = digits - 1 - math.floor(math.log10(scale)) if scale > 0 else 0
-    r = np.round(a, min(decimals, 300))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        exponent = np.floor(np.log10(np.abs(a)))
+    k = np.clip(digits - 1 - np.where(np.isfinite(exponent), exponent, 0), -300, 300)
+    p = 10.0**k
+    with np.errstate(invalid="ignore"):
+        r = np.where(k >= 0, np.round(a * p) / p, np.round(a / 10.0**-k) * 10.0**-k)
     if finite.all():
         return r.tolist()
     return np.where(finite, r, None).tolist()
@@ -161,6 +164,15 @@ def slider_grid(slider, decimals: int = 9) -> list[float]:
     return sorted(grid | {round(slider.value, decimals)})
 
 
+def _is_selection(w) -> bool:
+    """A single-selection widget (Dropdown, ToggleButtons, SelectionSlider …): it syncs ``index``."""
+    return isinstance(w, _Selection)
+
+
+def _option_values(w) -> list:
+    return [o[1] if isinstance(o, tuple) else o for o in w.options]
+
+
 @cache
 def _plotly_js() -> bytes:
     return (Path(plotly.__file__).parent / "package_data" / "plotly.min.js").read_bytes()
@@ -179,6 +191,7 @@ class FrontFigure(anywidget.AnyWidget):
     tables_json = traitlets.Unicode("[]").tag(sync=True)  # sent as one JSON string: far faster to
     # serialise than a nested list (ipywidgets walks a list's every element looking for buffers)
     controls = traitlets.Dict().tag(sync=True)
+    control_keys = traitlets.Dict().tag(sync=True)  # {name: "value" or "index"}: what the page reads
     readout = traitlets.Unicode("").tag(sync=True)
     readout_min_height = traitlets.Unicode("0").tag(sync=True)
 
@@ -202,8 +215,9 @@ class FrontFigure(anywidget.AnyWidget):
             figure["config"] = dict(config)
         super().__init__(
             figure=figure,
-            figure_state=self._state_of(controls),
+            figure_state=self._page_state(controls),
             controls={name: w.model_id for name, w in controls.items()},
+            control_keys={name: "index" if _is_selection(w) else "value" for name, w in controls.items()},
             readout=str(readout),
             readout_min_height=readout_min_height,
         )
@@ -217,35 +231,69 @@ class FrontFigure(anywidget.AnyWidget):
 
     @property
     def tables(self) -> list:
-        """The tables the page holds (see the module docstring); assign a list to send new ones."""
+        """The tables the page holds (see the module docstring); assign a list to send new ones.
+
+        Values of a selection control (Dropdown, ToggleButtons, SelectionSlider) are given as its
+        option values; the page gets them as option indexes (the only thing such a widget syncs)."""
         return self._tables
 
     @tables.setter
     def tables(self, tables: list) -> None:
         self._tables = list(tables)
-        self.tables_json = json.dumps(self._tables, allow_nan=False, separators=(",", ":"))
+        page = [self._table_for_page(t) for t in self._tables]
+        self.tables_json = json.dumps(page, allow_nan=False, separators=(",", ":"))
+
+    def _table_for_page(self, t: dict) -> dict:
+        if not any(_is_selection(w) for w in self._controls.values()):
+            return t
+        out = dict(t)
+        if t["along"] in self._controls:
+            out["values"] = [self._to_page(t["along"], v) for v in t["values"]]
+        for k in ("at", "sets"):
+            if k in t:
+                out[k] = {n: self._to_page(n, v) for n, v in t[k].items()}
+        return out
+
+    def _to_page(self, name: str, value):
+        """A control's value as the page holds it (an option index for a selection control)."""
+        w = self._controls.get(name)
+        if w is None or not _is_selection(w):
+            return value
+        for i, v in enumerate(_option_values(w)):
+            if v == value or (isinstance(v, float) and isinstance(value, float) and math.isclose(v, value)):
+                return i
+        raise ValueError(f"tables: {value!r} is not an option of control {name!r}")
+
+    def _from_page(self, state: dict) -> dict:
+        """A state from the page as values (option indexes of selection controls looked up)."""
+        out = dict(state)
+        for name, w in self._controls.items():
+            if _is_selection(w) and isinstance(out.get(name), int):
+                out[name] = _jsonable(_option_values(w)[out[name]])
+        return out
 
     @staticmethod
-    def _state_of(controls) -> dict:
-        return {name: _jsonable(w.value) for name, w in controls.items()}
+    def _page_state(controls) -> dict:
+        return {name: w.index if _is_selection(w) else _jsonable(w.value) for name, w in controls.items()}
 
     def state(self) -> dict:
-        """The controls' current values, as the browser sees them."""
-        return self._state_of(self._controls)
+        """The controls' current values (option values for selection controls)."""
+        return {name: _jsonable(w.value) for name, w in self._controls.items()}
 
     def redraw(self, fig: go.Figure, readout: str = "") -> None:
         """Replace the whole figure (a state no table can reach, e.g. another neuron's figure)."""
         figure = fig.to_plotly_json()
         if self._config:
             figure["config"] = self._config
-        self.set_trait("figure_state", self.state())
+        self.set_trait("figure_state", self._page_state(self._controls))
         self.set_trait("readout", str(readout))
         self.figure = figure
 
     def push(self, upd: Mapping) -> None:
         """Draw ``upd`` in the page now, for the current state (e.g. after the kernel moved a
         dragged shape to where it belongs)."""
-        self.send({"kind": "update", "state": self.state(), "update": for_page(upd), "pushed": True})
+        state = self._page_state(self._controls)
+        self.send({"kind": "update", "state": state, "update": for_page(upd), "pushed": True})
 
     def _on_msg(self, _widget, content, _buffers) -> None:
         kind = content.get("kind") if isinstance(content, dict) else None
@@ -256,4 +304,5 @@ class FrontFigure(anywidget.AnyWidget):
         elif kind == "need":
             state = dict(content.get("state") or {})
             self.served += 1
-            self.send({"kind": "update", "state": state, "update": for_page(self.serve(state))})
+            upd = for_page(self.serve(self._from_page(state)))
+            self.send({"kind": "update", "state": state, "update": upd})

@@ -4,8 +4,9 @@
 by GD, Adam and Path-SGD; the curve max_x |f_A(x) − f_B(x)| along training says which optimiser
 keeps the two runs computing the same function. :class:`TeleportApp` (09): the teleportation
 trajectories of :func:`gaugelab.teleport.teleport` (maximise ‖∇L‖², minimise λ_max), scrubbed step
-by step. Both precompute every run (and every readout) when built, so a slider move only indexes
-arrays and restyles the traces that move (numpy arrays, one ``batch_update``, fixed titles).
+by step. Both precompute every run (and every readout) when built, and their figures are drawn by
+:class:`gaugelab.widgets.lookup.LookupFigure` with a table of every state: a slider move or a
+switch of run is redrawn in the page, without the kernel.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ import gaugelab as gl
 from gaugelab import optim
 from gaugelab.display import show
 from gaugelab.teleport import teleport
-from gaugelab.widgets.live import LatestWins
+from gaugelab.widgets import front
+from gaugelab.widgets.lookup import LookupFigure
 
 #: Plotted instead of an exact 0 on a log axis (and said so in the legend).
 FLOOR = 1e-17
@@ -72,7 +74,7 @@ class EquivarianceApp:
         }
         self.spread = self.spreads[len(self.spreads) // 2]
         self._widget = None
-        self.fig = None
+        self._view = None
 
     def curves(self, spread: float) -> dict:
         """Pure: the precomputed curves for the grid value nearest to ``spread``."""
@@ -89,7 +91,7 @@ class EquivarianceApp:
 
         fig = go.Figure()
         for name, (steps, gap) in self.curves(self.spread).items():
-            fig.add_trace(go.Scatter(x=steps, y=gap, mode="lines", name=self._label(name)))
+            fig.add_trace(go.Scatter(x=steps, y=gap, mode="lines", name=self._label(name, self.spread)))
         fig.update_layout(
             title="two gauge-equivalent starts θ and α·θ: how far apart do their functions drift?",
             xaxis_title="step",
@@ -101,36 +103,53 @@ class EquivarianceApp:
         )
         return fig
 
-    def _label(self, name: str) -> str:
+    @staticmethod
+    def _label(name: str, spread: float) -> str:
         """Legend entry: the optimiser and the spread its curve was run at (the title is fixed)."""
-        return f"{name} (s = {self.spread:.1f})"
+        return f"{name} (s = {spread:.1f})"
+
+    def update_at(self, state: dict) -> dict:
+        """Pure: the figure update at {"s": spread}: every curve, its legend entry, the readout."""
+        spread = float(state["s"])
+        traces = {
+            k: {"x": np.asarray(steps, dtype=float), "y": np.asarray(gap, dtype=float),
+                "name": self._label(name, spread)}
+            for k, (name, (steps, gap)) in enumerate(self.curves(spread).items())
+        }  # fmt: skip
+        return front.update(traces, readout=self.summary(spread))
 
     def show_static(self):
         show(self.figure())
 
-    def _on_change(self, spread=None):
-        self.spread = float(self.slider.value)
-        with self.fig.batch_update():
-            for trace, (name, (steps, gap)) in zip(self.fig.data, self.curves(self.spread).items()):
-                trace.x, trace.y = np.asarray(steps, dtype=float), np.asarray(gap, dtype=float)
-                trace.name = self._label(name)
-        self.readout.value = self.summary(self.spread)
+    @property
+    def fig(self):
+        """The figure the page draws (a ``go.Figure`` mirror, up to date), once the widget exists."""
+        return None if self._view is None else self._view.fig
+
+    @property
+    def readout(self):
+        """The readout's HTML (``.value``), once the widget exists."""
+        return None if self._view is None else self._view.readout
 
     @property
     def widget(self):
         if self._widget is None:
             import ipywidgets as W
-            import plotly.graph_objects as go
 
-            self.fig = go.FigureWidget(self.figure())
             self.slider = W.SelectionSlider(
                 options=self.spreads, value=self.spread, description="gauge spread s", continuous_update=True
             )
             self.slider.layout.width = "420px"
             self.slider.style.description_width = "110px"
-            self.readout = W.HTML(self.summary(self.spread))
-            LatestWins(self._on_change).observe(self.slider)
-            self._widget = W.VBox([self.slider, self.readout, self.fig])
+            self.slider.observe(lambda ch: setattr(self, "spread", float(ch["new"])), names="value")
+            self._view = LookupFigure(
+                self.figure(),
+                {"s": self.slider},
+                {"s": self.spreads},
+                self.update_at,
+                readout_min_height="1.5em",
+            )
+            self._widget = W.VBox([self.slider, self._view.front])
         return self._widget
 
 
@@ -164,7 +183,7 @@ class TeleportApp:
         self.k = 0
         self._states = {(label, k): self.state(label, k) for label in self.tracks for k in range(steps + 1)}
         self._widget = None
-        self.fig = None
+        self._view = None
 
     def state(self, label: str, k: int) -> dict:
         """Pure: readouts at step k of the run ``label`` (function change computed afresh)."""
@@ -178,9 +197,10 @@ class TeleportApp:
         delta = float(gl.flat(gl.imbalance(moved)).detach().abs().max())
         return dict(k=k, J=float(tr.objective[k]), rho=tr.rho[k], max_delta=delta, function_change=change)
 
-    def readout(self, st) -> str:
+    def readout_html(self, label: str, st: dict) -> str:
+        """The readout line of step ``st`` of the run ``label``."""
         return (
-            f"<b>{self.label}, step {st['k']}</b>: J = {st['J']:.4g}, max|δ_j| = {st['max_delta']:.3g}, "
+            f"<b>{label}, step {st['k']}</b>: J = {st['J']:.4g}, max|δ_j| = {st['max_delta']:.3g}, "
             f"max|f_k − f_0| = {st['function_change']:.1e}"
         )
 
@@ -208,29 +228,39 @@ class TeleportApp:
         )
         return fig
 
+    def update_at(self, state: dict) -> dict:
+        """Pure: the figure update at {"k": step, "run": label}: J of the run, the marker at step k,
+        every ρ_j at step k, the readout."""
+        label, k = state["run"], int(state["k"])
+        st = self._states.get((label, k)) or self.state(label, k)
+        traces = {
+            0: {"y": np.asarray(self.tracks[label].objective, dtype=float)},
+            1: {"x": np.array([st["k"]], dtype=float), "y": np.array([st["J"]]), "name": f"step {st['k']}"},
+            2: {"y": np.asarray(st["rho"], dtype=float)},
+        }
+        return front.update(traces, readout=self.readout_html(label, st))
+
     def show_static(self):
         show(self.figure())
 
-    def _on_change(self, _value=None):
-        new_track = self.toggle.value != self.label
+    @property
+    def fig(self):
+        """The figure the page draws (a ``go.Figure`` mirror, up to date), once the widget exists."""
+        return None if self._view is None else self._view.fig
+
+    @property
+    def readout(self):
+        """The readout's HTML (``.value``), once the widget exists."""
+        return None if self._view is None else self._view.readout
+
+    def _on_change(self, _change=None) -> None:
         self.label, self.k = self.toggle.value, int(self.slider.value)
-        tr = self.tracks[self.label]
-        st = self._states.get((self.label, self.k)) or self.state(self.label, self.k)
-        with self.fig.batch_update():
-            if new_track:
-                self.fig.data[0].y = np.asarray(tr.objective, dtype=float)
-            self.fig.data[1].x, self.fig.data[1].y = np.array([st["k"]], dtype=float), np.array([st["J"]])
-            self.fig.data[1].name = f"step {st['k']}"  # legend entry (restyle), the title is fixed
-            self.fig.data[2].y = np.asarray(st["rho"], dtype=float)
-        self.html.value = self.readout(st)
 
     @property
     def widget(self):
         if self._widget is None:
             import ipywidgets as W
-            import plotly.graph_objects as go
 
-            self.fig = go.FigureWidget(self.figure())
             self.slider = W.IntSlider(
                 value=self.k,
                 min=0,
@@ -239,8 +269,14 @@ class TeleportApp:
                 layout=W.Layout(width="420px"),
             )
             self.toggle = W.ToggleButtons(options=list(self.tracks), value=self.label)
-            self.html = W.HTML(self.readout(self.state(self.label, self.k)))
-            runner = LatestWins(self._on_change)
-            runner.observe(self.slider).observe(self.toggle)
-            self._widget = W.VBox([W.HBox([self.slider, self.toggle]), self.html, self.fig])
+            for w in (self.slider, self.toggle):
+                w.observe(self._on_change, names="value")
+            self._view = LookupFigure(
+                self.figure(),
+                {"k": self.slider, "run": self.toggle},
+                {"k": list(range(self.steps + 1)), "run": list(self.tracks)},
+                self.update_at,
+                readout_min_height="1.5em",
+            )
+            self._widget = W.VBox([W.HBox([self.slider, self.toggle]), self._view.front])
         return self._widget

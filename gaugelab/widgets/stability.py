@@ -15,7 +15,6 @@ some step (the run was unstable there and GD moved away — often to a flatter p
 from __future__ import annotations
 
 import math
-from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +23,8 @@ from torch import nn
 
 import gaugelab as gl
 from gaugelab.display import show
-from gaugelab.widgets.live import LatestWins
+from gaugelab.widgets import front
+from gaugelab.widgets.lookup import LookupFigure
 from gaugelab.widgets.threads import one_thread
 
 
@@ -187,16 +187,15 @@ def build_figure(rhos, lam_max, state: RunState):
     return fig
 
 
-def update_figure(fig, state: RunState) -> None:
-    """Write ``state`` into an existing figure (inside one ``batch_update`` when it is a widget)."""
-    ctx = fig.batch_update() if hasattr(fig, "batch_update") else nullcontext()
-    with ctx:
-        fig.data[1].y = np.full(2, 2 / state.lr)
-        fig.data[2].x = np.array([state.rho])
-        fig.data[2].y = np.array([state.lam_max])
-        fig.data[2].name = point_name(state)
-        fig.data[3].x = np.asarray(state.steps, dtype=float)
-        fig.data[3].y = np.asarray(state.loss, dtype=float)
+def state_update(state: RunState) -> dict:
+    """The figure update (:func:`gaugelab.widgets.front.update`) that shows ``state``: the line 2/η,
+    the chosen point and its legend entry, the loss curve, the readout (the title is fixed)."""
+    traces = {
+        1: {"y": np.full(2, 2 / state.lr)},
+        2: {"x": np.array([state.rho]), "y": np.array([state.lam_max]), "name": point_name(state)},
+        3: {"x": np.asarray(state.steps, dtype=float), "y": np.asarray(state.loss, dtype=float)},
+    }
+    return front.update(traces, readout=readout(state))
 
 
 class StabilityApp:
@@ -209,8 +208,10 @@ class StabilityApp:
 
     Every GD run the sliders can ask for (each ρ of the grid × each η of the slider: 10^(log10 η_min
     + k·``lr_step``), plus the starting η) is trained once when the app is built, in one batched
-    program (:func:`runs_on_grid`); a slider move only looks a run up. An η set from code off that
-    grid is trained then (``gl.train``, :func:`run_from`) and kept.
+    program (:func:`runs_on_grid`); a slider move only looks a run up, and the figure is drawn in
+    the page (:class:`~gaugelab.widgets.lookup.LookupFigure`: tables along ρ and η around the
+    current state, rebuilt when the input is idle). An η set from code off that grid is trained
+    then (``gl.train``, :func:`run_from`) and kept.
     """
 
     def __init__(
@@ -268,7 +269,7 @@ class StabilityApp:
         }
         self.state = self.compute(float(self.rhos[i]), self.lr)
         self._widget = None
-        self.fig = None
+        self._view = None
 
     def _lr_key(self, lr: float) -> float:
         """η as a lookup key: the log10 of the nearest grid η when within 1e-6 of it (slider values
@@ -306,18 +307,28 @@ class StabilityApp:
         """A static snapshot of the initial state (for renderers without a kernel)."""
         show(self.figure())
 
+    def update_at(self, st: dict) -> dict:
+        """The figure update at slider values {"rho": ρ, "lr": η} (:meth:`compute`)."""
+        return state_update(self.compute(st["rho"], st["lr"]))
+
     def _on_change(self, _change=None) -> None:
         self.state = self.compute(self.rho_slider.value, self.lr_slider.value)
-        update_figure(self.fig, self.state)
-        self.readout.value = readout(self.state)
+
+    @property
+    def fig(self):
+        """The figure the page draws (a ``go.Figure`` mirror, up to date), once the widget exists."""
+        return None if self._view is None else self._view.fig
+
+    @property
+    def readout(self):
+        """The readout's HTML (``.value``), once the widget exists."""
+        return None if self._view is None else self._view.readout
 
     @property
     def widget(self):
         if self._widget is None:
             import ipywidgets as W
-            import plotly.graph_objects as go
 
-            self.fig = go.FigureWidget(self.figure())
             self.rho_slider = W.FloatSlider(
                 value=self.state.rho,
                 min=float(self.rhos[0]),
@@ -339,8 +350,14 @@ class StabilityApp:
                 readout_format=".3g",
                 layout=W.Layout(width="420px"),
             )
-            self.readout = W.HTML(readout(self.state), layout=W.Layout(min_height="2.6em"))
-            runner = LatestWins(self._on_change)
-            runner.observe(self.rho_slider).observe(self.lr_slider)
-            self._widget = W.VBox([W.HBox([self.rho_slider, self.lr_slider]), self.readout, self.fig])
+            for w in (self.rho_slider, self.lr_slider):
+                w.observe(self._on_change, names="value")
+            self._view = LookupFigure(
+                self.figure(),
+                {"rho": self.rho_slider, "lr": self.lr_slider},
+                {"rho": [float(r) for r in self.rhos], "lr": [float(v) for v in self.lr_grid]},
+                self.update_at,
+                readout_min_height="2.6em",
+            )
+            self._widget = W.VBox([W.HBox([self.rho_slider, self.lr_slider]), self._view.front])
         return self._widget

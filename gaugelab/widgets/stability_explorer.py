@@ -27,7 +27,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import math
-from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,7 +37,8 @@ from gaugelab.experiments import Runs, run_configs, runs_fit_threshold, stable_r
 from gaugelab.penalty import lambda_upper_limit
 from gaugelab.plots import ARM_COLORS
 from gaugelab.protocol import DEFAULT, Protocol
-from gaugelab.widgets.live import LatestWins
+from gaugelab.widgets import front
+from gaugelab.widgets.lookup import LookupFigure
 
 #: The app's own protocol when no ``runs`` are given: the default one, 300 GD steps, recorded every 5.
 EXPLORER_PROTOCOL = dataclasses.replace(DEFAULT, name="explorer", steps=300, record_every=5, n_seeds=1)
@@ -401,27 +401,22 @@ def build_figure(state: ExplorerState):
 _FIXED_XY = (8, 9)
 
 
-def update_figure(fig, state: ExplorerState) -> None:
-    """Write ``state`` into a figure made by :func:`build_figure` (one ``batch_update`` for a widget).
-
-    Only what moves is sent: the curves and markers as numpy arrays, the strip's symbols and colours,
-    the ring, and the gauge-fixed arm's legend name when λ changed; the title is fixed."""
-    ctx = fig.batch_update() if hasattr(fig, "batch_update") else nullcontext()
-    with ctx:
-        for k, (trace, v) in enumerate(zip(fig.data, _trace_values(state))):
-            v = dict(v)
-            sym, col = v.pop("marker_symbol", None), v.pop("marker_color", None)
-            if k not in _FIXED_XY:
-                x, y = v.get("x", []), v.get("y", [])
-                trace.x = np.asarray(x, dtype=float)
-                trace.y = y if k == 10 else np.asarray(y, dtype=float)
-            if sym is not None:
-                if tuple(trace.marker.symbol) != tuple(sym):
-                    trace.marker.symbol = sym
-                if tuple(trace.marker.color) != tuple(col):
-                    trace.marker.color = col
-        if fig.data[1].name != state.gauge.label:
-            fig.data[1].name = fig.data[5].name = state.gauge.label
+def state_update(state: ExplorerState) -> dict:
+    """The figure update (:func:`gaugelab.widgets.front.update`) that shows ``state``: the curves and
+    markers, the strip's symbols and colours, the ring, the gauge-fixed arm's legend name and the
+    readout (the title is fixed)."""
+    traces = {}
+    for k, v in enumerate(_trace_values(state)):
+        v = dict(v)
+        props = {}
+        if "marker_symbol" in v:
+            props["marker.symbol"], props["marker.color"] = v.pop("marker_symbol"), v.pop("marker_color")
+        if k not in _FIXED_XY:
+            props["x"] = np.asarray(v.get("x", []), dtype=float)
+            props["y"] = list(v["y"]) if k == 10 else np.asarray(v.get("y", []), dtype=float)
+        traces[k] = props
+    traces[1]["name"] = traces[5]["name"] = state.gauge.label
+    return front.update(traces, readout=readout(state))
 
 
 class StabilityExplorer:
@@ -486,7 +481,7 @@ class StabilityExplorer:
         self.seed = self.seeds[0] if seed is None else seed
         self.state = self.compute(self.lr, self.lam, self.rho0, self.seed)
         self._widget = None
-        self.fig = None
+        self._view = None
 
     def compute(self, lr: float, lam: float, rho0: float, seed: int | None = None) -> ExplorerState:
         """Pure: the state at (η, λ, ρ0, seed) (values must be on the grid; seed defaults to the first)."""
@@ -511,21 +506,30 @@ class StabilityExplorer:
             bundle["image/png"] = base64.b64encode(png).decode()
         display(bundle, raw=True)
 
+    def update_at(self, st: dict) -> dict:
+        """The figure update at control values {"lr", "lam", "rho0"[, "seed"]} (:meth:`compute`)."""
+        return state_update(self.compute(st["lr"], st["lam"], st["rho0"], st.get("seed", self.seed)))
+
     def _on_change(self, _change=None) -> None:
-        """One slider or menu move: look the state up, restyle what moved, rewrite the readout."""
-        self.state = self.compute(
-            self.lr_slider.value, self.lam_slider.value, self.rho0_slider.value, self.seed_menu.value
-        )
-        update_figure(self.fig, self.state)
-        self.readout.value = readout(self.state)
+        self.lr, self.lam = self.lr_slider.value, self.lam_slider.value
+        self.rho0, self.seed = self.rho0_slider.value, self.seed_menu.value
+        self.state = self.compute(self.lr, self.lam, self.rho0, self.seed)
+
+    @property
+    def fig(self):
+        """The figure the page draws (a ``go.Figure`` mirror, up to date), once the widget exists."""
+        return None if self._view is None else self._view.fig
+
+    @property
+    def readout(self):
+        """The readout's HTML (``.value``), once the widget exists."""
+        return None if self._view is None else self._view.readout
 
     @property
     def widget(self):
         if self._widget is None:
             import ipywidgets as W
-            import plotly.graph_objects as go
 
-            self.fig = go.FigureWidget(self.figure())
             style = {"description_width": "90px"}
             layout = W.Layout(width="430px")
 
@@ -549,15 +553,18 @@ class StabilityExplorer:
                 style=style,
                 layout=W.Layout(width="220px"),
             )
-            self.readout = W.HTML(readout(self.state), layout=W.Layout(width="480px", min_height="9em"))
-            runner = LatestWins(self._on_change)
-            for s in (self.lr_slider, self.lam_slider, self.rho0_slider, self.seed_menu):
-                runner.observe(s)
-            controls = [self.lr_slider, self.lam_slider, self.rho0_slider]
+            controls = {"lr": self.lr_slider, "lam": self.lam_slider, "rho0": self.rho0_slider}
+            grids = {"lr": list(self.lrs), "lam": list(self.lams), "rho0": list(self.rho0s)}
             if len(self.seeds) > 1:
-                controls.append(self.seed_menu)
-            # controls beside the readout, the figure below: all of it fits a 1400×900 window
-            self._widget = W.VBox([W.HBox([W.VBox(controls), self.readout]), self.fig])
+                controls["seed"], grids["seed"] = self.seed_menu, list(self.seeds)
+            for w in (self.lr_slider, self.lam_slider, self.rho0_slider, self.seed_menu):
+                w.observe(self._on_change, names="value")
+            self._view = LookupFigure(
+                self.figure(), controls, grids, self.update_at, readout_min_height="6.2em"
+            )
+            # the controls in two columns above the readout and the figure: all of it fits 1400×900
+            boxes = list(controls.values())
+            self._widget = W.VBox([W.HBox([W.VBox(boxes[:2]), W.VBox(boxes[2:])]), self._view.front])
         return self._widget
 
 

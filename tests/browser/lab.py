@@ -75,6 +75,8 @@ NB_SEL = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook"
 # 4 marks text outputs with data-mime-type but not widget or plotly outputs: a widget output is the
 # widget manager's Panel, a plotly output the jupyterlab-plotly renderer.
 TOP_OUT = f"{NB_SEL} .jp-Cell-outputArea > .jp-OutputArea-child > .jp-OutputArea-output"
+#: the window every app must fit (issue 11 §4)
+FIT = (1400, 900)
 WIDGET_OUT_SEL = f"{TOP_OUT}.lm-Panel, {TOP_OUT}:has(> .jupyter-widgets)"
 PLOTLY_OUT_SEL = f"{TOP_OUT}.jp-RenderedPlotly"
 
@@ -581,6 +583,15 @@ def check_notebook(
         if n_sliders == 0:
             res["notes"].append(f"widget output {i}: no slider")
             continue
+        # issue 11 §4: an app's controls, figure and readouts fit a 1400×900 window (JupyterLab's
+        # bars take ~120 px of its height)
+        box = wout.bounding_box()
+        res.setdefault("widget_boxes", []).append([round(box["width"]), round(box["height"])])
+        if box["width"] > FIT[0] or box["height"] > FIT[1] - 120:
+            problems.append(
+                f"widget output {i} is {box['width']:.0f}×{box['height']:.0f} px: it does not fit "
+                f"a {FIT[0]}×{FIT[1]} window"
+            )
         for j in range(n_sliders):
             for mode in ("keyboard", "drag") if j == 0 else ("keyboard",):
                 mv = _move_slider(page, i, j, mode)
