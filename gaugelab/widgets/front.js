@@ -23,6 +23,38 @@ function sameState(a, b) {
   return true;
 }
 
+// plotly's Python side sends numpy arrays as {dtype, bdata[, shape]} (base64). plotly.js decodes
+// them into new arrays on every draw, so Plotly.react saw every array as changed and recomputed and
+// redrew every trace even when one marker moved (measured: a react changing nothing took 39-45 ms
+// on the landscape, 5.5 ms with the arrays decoded once). Decode them once, here.
+const TYPED = {
+  f8: Float64Array, f4: Float32Array, i1: Int8Array, u1: Uint8Array,
+  i2: Int16Array, u2: Uint16Array, i4: Int32Array, u4: Uint32Array,
+};
+function decodeTyped(v) {
+  const T = TYPED[v.dtype];
+  if (!T) return v; // left to plotly.js
+  const raw = atob(v.bdata);
+  const bytes = new Uint8Array(raw.length);
+  for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
+  const arr = new T(bytes.buffer); // plain arrays below: what plotly.js handles everywhere
+  const shape = v.shape === undefined ? [arr.length] : String(v.shape).split(",").map(Number);
+  if (shape.length === 1) return Array.from(arr);
+  if (shape.length === 2) {
+    const [rows, cols] = shape;
+    return Array.from({ length: rows }, (_, i) => Array.from(arr.subarray(i * cols, (i + 1) * cols)));
+  }
+  return v;
+}
+function decoded(o) {
+  if (Array.isArray(o)) return o.map(decoded);
+  if (o && typeof o === "object") {
+    if (typeof o.bdata === "string" && typeof o.dtype === "string") return decodeTyped(o);
+    return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, decoded(v)]));
+  }
+  return o;
+}
+
 // plotly.js, once per page: the kernel sends the plotly.min.js of its plotly package (no network).
 function loadPlotly(model) {
   if (globalThis.__gaugelabPlotly) return globalThis.__gaugelabPlotly;
@@ -61,7 +93,12 @@ async function render({ model, el }) {
   const Plotly = await loadPlotly(model);
   const fig = model.get("figure");
   const config = { displaylogo: false, responsive: false, ...(fig.config || {}) };
-  await Plotly.newPlot(plot, fig.data, fig.layout, config);
+  // our own copy of the figure (arrays decoded once): an update sets trace/layout properties (copy
+  // on write: new objects along the path, new arrays from the JSON), then one Plotly.react draws
+  // it; react sees by identity which arrays changed
+  let data = decoded(fig.data);
+  let layout = decoded(fig.layout);
+  await Plotly.newPlot(plot, data, layout, config);
 
   const controls = {};
   for (const [name, id] of Object.entries(model.get("controls"))) {
@@ -89,11 +126,6 @@ async function render({ model, el }) {
     return null;
   }
 
-  // our own copy of the figure: an update sets trace/layout properties (copy on write), then one
-  // Plotly.react draws it (datarevision tells plotly the data changed): one redraw per update
-  let data = fig.data.map((t) => ({ ...t }));
-  let layout = { ...fig.layout };
-  let rev = 0;
 
   function setPath(obj, path, value) {
     // plotly's attribute strings: "xaxis.range", "shapes[0].x0" (an index into an array)
@@ -110,8 +142,8 @@ async function render({ model, el }) {
   function draw(update, s) {
     drawn = s;
     if (update.figure) {
-      data = update.figure.data.map((t) => ({ ...t }));
-      layout = { ...update.figure.layout };
+      data = decoded(update.figure.data);
+      layout = decoded(update.figure.layout);
     }
     data = [...data]; // a new array: plotly keeps the one it drew, react compares with it
     for (const [i, props] of Object.entries(update.traces || {})) {
@@ -120,7 +152,6 @@ async function render({ model, el }) {
     }
     layout = { ...layout };
     for (const [path, value] of Object.entries(update.layout || {})) setPath(layout, path, value);
-    layout.datarevision = ++rev;
     if (update.readout !== undefined) text = update.readout;
     paint();
   }
