@@ -264,16 +264,23 @@ def test_widget_slider_moves_only_the_point_and_lambda_waits(setup, monkeypatch)
     # the model handed in is never modified
     assert _norms_by_hand(model, 2) == pytest.approx((nu, na), rel=0, abs=0)
 
-    # the balance button moves onto δ_j = 0, exactly, also after the page echoes the slider's
-    # value rounded to its step
+    # the balance button moves onto δ_j = 0, exactly: the slider shows its grid point next to s*,
+    # the page is sent s*'s update at once, and once idle its table has that grid point stand for s*
+    n_pushed = len([m for m in sent if m.get("pushed")])
     ex.balance_button.click()
     s_star = 0.5 * math.log(na / nu)
-    assert ex.slider.value == pytest.approx(s_star, abs=1e-12)
-    assert abs(ex.state["delta"]) < 1e-12
-    assert "δ_j" in _page_update(ex, "s", s_star)["readout"]
-    ex.slider.value = ex.snap(s_star)  # the echo
+    assert ex.slider.value == pytest.approx(ex.snap(s_star), abs=1e-12) and ex.snap(s_star) != s_star
     assert ex.state["s"] == pytest.approx(s_star, abs=1e-12) and abs(ex.state["delta"]) < 1e-12
+    pushed = [m for m in sent if m.get("pushed")][n_pushed:]
+    assert pushed and pushed[0]["update"]["readout"] == ex.readout.value
+    assert pushed[0]["state"]["s"] == pytest.approx(ex.snap(s_star), abs=1e-12)  # the page's state
+    ex.settle()
+    assert _page_update(ex, "s", ex.snap(s_star))["readout"] == ex.readout.value
     assert ex.serve({"s": ex.snap(s_star), "neuron": 2})["readout"] == ex.readout.value
+    ex.slider.value = ex.snap(s_star) + ex.step  # a key step away: back on the grid
+    assert ex.state["s"] == pytest.approx(ex.snap(s_star) + ex.step, abs=1e-12)
+    ex.balance_button.click()
+    assert abs(ex.state["delta"]) < 1e-12
     ex.balance_button.click()  # again: nothing moves
     assert abs(ex.state["delta"]) < 1e-12
 

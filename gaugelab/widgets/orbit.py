@@ -1111,18 +1111,24 @@ class OrbitExplorer:
         return self.state
 
     def _set_s(self, s: float) -> None:
-        """Put the slider at ``s`` (clipped to its range); an s off its grid is kept exactly."""
+        """Put the slider at ``s`` (clipped to its range). An s off the slider's grid (s*, a dragged
+        point) is kept exactly: the slider shows its grid point next to s, the page is sent the
+        update for s itself at once, and the tables (in which that grid point then stands for s)
+        follow when the input is idle; rebuilding them first had kept the student waiting."""
         s = self._clip(s)
         on_grid = abs(s - self.snap(s)) <= 1e-9
-        old = self._exact
         self._exact = None if on_grid else s
-        if self._exact != old:  # the slider's grid point next to s now stands for s itself
-            self.publish_tables()
-        if self.slider.value == s:
-            self._poke()
-            self.front.push(self.state_update(self.neuron, self._s_now()))
-        else:
-            self.slider.value = s
+        shown = s if on_grid else self.snap(s)
+        if on_grid and self.slider.value != shown:
+            self.slider.value = shown  # drawn by the page from its table
+            return
+        self._quiet = True
+        try:
+            self.slider.value = shown
+        finally:
+            self._quiet = False
+        self._poke()
+        self.front.push(self.state_update(self.neuron, self._s_now()))
 
     def _on_slider(self, change) -> None:
         if self._quiet:
@@ -1178,7 +1184,7 @@ class OrbitExplorer:
             self.front.push(self.state_update(self.neuron, self._s_now()))
 
     def _on_balance(self, _button) -> None:
-        self._set_s(self.state["s_balanced"])
+        self._set_s(self.base(self.neuron)["s_balanced"])
 
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)
