@@ -1074,11 +1074,13 @@ class OrbitExplorer:
 
     def _lambda_ahead_work(self):
         """Background cache fill (one Lanczos run per event-loop turn, only while input rests):
-        λ_max on the slider's grid near s, the other neurons' profiles, the rest of the grid; the
+        λ_max at s*, on the slider's grid near s, the other neurons' profiles, the rest of the grid; the
         tables are refreshed every 20 runs and at the end."""
         neuron, s = self.neuron, self._s_now()
         grid = sorted(self.slider_grid(), key=lambda v: abs(v - s))
-        ahead = [(neuron, v) for v in grid[:21]]
+        # s* first: the balance button then lands on a known λ_max (no Lanczos run after the click)
+        ahead = [(neuron, self._clip(self.base(neuron)["s_balanced"]))]
+        ahead += [(neuron, v) for v in grid[:21]]
         ahead += [(j, float(v)) for j in self.neurons() if j != neuron for v in self.s_grid]
         ahead += [(neuron, v) for v in grid[21:]]
         done = 0
