@@ -221,6 +221,7 @@ async function render({ model, el }) {
     if (Object.keys(shapes).length) model.send({ kind: "relayout", data: shapes });
   });
 
+  let pushTimer = null;
   const onMsg = (msg) => {
     if (!msg || msg.kind !== "update") return;
     if (!msg.pushed) {
@@ -228,7 +229,14 @@ async function render({ model, el }) {
       clearTimeout(watchdog);
     }
     draw(msg.update, msg.state); // an answer for an older state is drawn too (feedback), then:
-    show(); // the newest state, if it differs
+    if (msg.pushed) {
+      // a push may be for control values the kernel is setting right after it (drawn once, not
+      // their table first): look again only once those have had time to arrive
+      clearTimeout(pushTimer);
+      pushTimer = setTimeout(show, 250);
+    } else {
+      show(); // the newest state, if it differs
+    }
   };
   model.on("msg:custom", onMsg);
   // for tests and benchmarks: what the page believes it shows
@@ -272,6 +280,7 @@ async function render({ model, el }) {
     model.off("change:figure", onFigure);
     for (const [m, f, ev] of listeners) m.off(ev, f);
     clearTimeout(watchdog);
+    clearTimeout(pushTimer);
     Plotly.purge(plot);
   };
 }

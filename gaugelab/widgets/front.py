@@ -289,10 +289,14 @@ class FrontFigure(anywidget.AnyWidget):
         self.set_trait("readout", str(readout))
         self.figure = figure
 
-    def push(self, upd: Mapping) -> None:
+    def push(self, upd: Mapping, state: Mapping | None = None) -> None:
         """Draw ``upd`` in the page now, for the current state (e.g. after the kernel moved a
-        dragged shape to where it belongs)."""
-        state = self._page_state(self._controls)
+        dragged shape to where it belongs), or for ``state`` = {control: value} (values the
+        kernel is about to give the controls: the page then draws once, not their table first)."""
+        state = {
+            **self._page_state(self._controls),
+            **{n: self._to_page(n, _jsonable(v)) for n, v in (state or {}).items()},
+        }
         self.send({"kind": "update", "state": state, "update": for_page(upd), "pushed": True})
 
     def _on_msg(self, _widget, content, _buffers) -> None:

@@ -1124,13 +1124,15 @@ class OrbitExplorer:
         if on_grid and self.slider.value != shown:
             self.slider.value = shown  # drawn by the page from its table
             return
+        # s's update first, for the slider value that follows: the page draws once (not the
+        # table's grid point first, then s)
+        self.front.push(self.state_update(self.neuron, s), state={"s": shown})
         self._quiet = True
         try:
             self.slider.value = shown
         finally:
             self._quiet = False
         self._poke()
-        self.front.push(self.state_update(self.neuron, self._s_now()))
 
     def _on_slider(self, change) -> None:
         if self._quiet:
