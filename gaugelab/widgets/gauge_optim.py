@@ -23,7 +23,7 @@ from gaugelab import optim
 from gaugelab.display import show
 from gaugelab.teleport import teleport
 from gaugelab.widgets import front
-from gaugelab.widgets.lookup import LookupFigure
+from gaugelab.widgets.lookup import LookupFigure, LookupViewMixin
 
 #: Plotted instead of an exact 0 on a log axis (and said so in the legend).
 FLOOR = 1e-17
@@ -57,7 +57,7 @@ def function_gaps(
     return out
 
 
-class EquivarianceApp:
+class EquivarianceApp(LookupViewMixin):
     """Slider: gauge spread s of the second start (first control). Curves: f-gap per optimiser."""
 
     def __init__(self, model, x, y, *, spreads=(0.0, 0.5, 1.0, 1.5, 2.0), lr=0.05, steps=100, probe=None):
@@ -122,16 +122,6 @@ class EquivarianceApp:
         show(self.figure())
 
     @property
-    def fig(self):
-        """The figure the page draws (a ``go.Figure`` mirror, up to date), once the widget exists."""
-        return None if self._view is None else self._view.fig
-
-    @property
-    def readout(self):
-        """The readout's HTML (``.value``), once the widget exists."""
-        return None if self._view is None else self._view.readout
-
-    @property
     def widget(self):
         if self._widget is None:
             import ipywidgets as W
@@ -163,7 +153,7 @@ class TeleportTrack:
     scales: list
 
 
-class TeleportApp:
+class TeleportApp(LookupViewMixin):
     """Slider: teleport step k (first control); toggle: which run. Left: J along the run; right:
     every hidden neuron's ρ_j at step k. Readouts: J, max|δ_j|, max|f_k − f_0| on x."""
 
@@ -242,16 +232,6 @@ class TeleportApp:
 
     def show_static(self):
         show(self.figure())
-
-    @property
-    def fig(self):
-        """The figure the page draws (a ``go.Figure`` mirror, up to date), once the widget exists."""
-        return None if self._view is None else self._view.fig
-
-    @property
-    def readout(self):
-        """The readout's HTML (``.value``), once the widget exists."""
-        return None if self._view is None else self._view.readout
 
     def _on_change(self, _change=None) -> None:
         self.label, self.k = self.toggle.value, int(self.slider.value)

@@ -165,3 +165,20 @@ class LookupFigure:
         """The readout's HTML (``.value``) at the current state."""
         self._sync()
         return self._readout
+
+
+class LookupViewMixin:
+    """``fig`` and ``readout`` of an app whose widget draws through a :class:`LookupFigure` kept in
+    ``self._view`` (None until the widget is built)."""
+
+    _view: LookupFigure | None = None
+
+    @property
+    def fig(self):
+        """The figure the page draws (a ``go.Figure`` mirror, up to date), once the widget exists."""
+        return None if self._view is None else self._view.fig
+
+    @property
+    def readout(self):
+        """The readout's HTML (``.value``), once the widget exists."""
+        return None if self._view is None else self._view.readout

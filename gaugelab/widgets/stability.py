@@ -24,7 +24,7 @@ from torch import nn
 import gaugelab as gl
 from gaugelab.display import show
 from gaugelab.widgets import front
-from gaugelab.widgets.lookup import LookupFigure
+from gaugelab.widgets.lookup import LookupFigure, LookupViewMixin
 from gaugelab.widgets.threads import one_thread
 
 
@@ -198,7 +198,7 @@ def state_update(state: RunState) -> dict:
     return front.update(traces, readout=readout(state))
 
 
-class StabilityApp:
+class StabilityApp(LookupViewMixin):
     """Orbit slider ρ (first) and step slider η; λ_max, 2/λ_max and the GD verdict update live.
 
     ``model`` should sit near a minimum of the half-MSE on (x, y). The orbit is the one through
@@ -313,16 +313,6 @@ class StabilityApp:
 
     def _on_change(self, _change=None) -> None:
         self.state = self.compute(self.rho_slider.value, self.lr_slider.value)
-
-    @property
-    def fig(self):
-        """The figure the page draws (a ``go.Figure`` mirror, up to date), once the widget exists."""
-        return None if self._view is None else self._view.fig
-
-    @property
-    def readout(self):
-        """The readout's HTML (``.value``), once the widget exists."""
-        return None if self._view is None else self._view.readout
 
     @property
     def widget(self):

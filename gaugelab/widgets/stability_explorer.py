@@ -38,7 +38,7 @@ from gaugelab.penalty import lambda_upper_limit
 from gaugelab.plots import ARM_COLORS
 from gaugelab.protocol import DEFAULT, Protocol
 from gaugelab.widgets import front
-from gaugelab.widgets.lookup import LookupFigure
+from gaugelab.widgets.lookup import LookupFigure, LookupViewMixin
 
 #: The app's own protocol when no ``runs`` are given: the default one, 300 GD steps, recorded every 5.
 EXPLORER_PROTOCOL = dataclasses.replace(DEFAULT, name="explorer", steps=300, record_every=5, n_seeds=1)
@@ -419,7 +419,7 @@ def state_update(state: ExplorerState) -> dict:
     return front.update(traces, readout=readout(state))
 
 
-class StabilityExplorer:
+class StabilityExplorer(LookupViewMixin):
     """Sliders η (first), λ and ρ0 → baseline vs gauge-fixed GD: verdicts, loss and imbalance curves.
 
     ``protocol``: data, network, steps and divergence rule (default :data:`EXPLORER_PROTOCOL`);
@@ -514,16 +514,6 @@ class StabilityExplorer:
         self.lr, self.lam = self.lr_slider.value, self.lam_slider.value
         self.rho0, self.seed = self.rho0_slider.value, self.seed_menu.value
         self.state = self.compute(self.lr, self.lam, self.rho0, self.seed)
-
-    @property
-    def fig(self):
-        """The figure the page draws (a ``go.Figure`` mirror, up to date), once the widget exists."""
-        return None if self._view is None else self._view.fig
-
-    @property
-    def readout(self):
-        """The readout's HTML (``.value``), once the widget exists."""
-        return None if self._view is None else self._view.readout
 
     @property
     def widget(self):
