@@ -193,3 +193,91 @@ def test_drag_the_landscape_start_point(lab_server, browser):
         if rel:
             lab_server.shutdown_sessions(rel)
     assert not plog.js_errors(), plog.js_errors()
+
+
+LAYERS_CELL = """
+from IPython.display import display
+from gaugelab.widgets.landscape import LandscapeWidget
+layered = LandscapeWidget(a0=0.5, w0=2.0, lr=0.05, lam=0.5)
+single = LandscapeWidget(a0=0.5, w0=2.0, lr=0.05, lam=0.5)
+single.front.layered = False
+display(layered.widget)
+display(single.widget)
+"""
+
+# pixels of two PNG screenshots (data URLs) whose largest channel difference exceeds 24 of 255
+DIFF_JS = r"""async ([a, b]) => {
+  const load = src => new Promise((ok, bad) => { const i = new Image(); i.onload = () => ok(i);
+                                                  i.onerror = bad; i.src = src; });
+  const [ia, ib] = await Promise.all([load(a), load(b)]);
+  if (ia.width !== ib.width || ia.height !== ib.height)
+    return {size: [ia.width, ia.height, ib.width, ib.height]};
+  const px = img => { const c = document.createElement('canvas'); c.width = img.width; c.height = img.height;
+                      const g = c.getContext('2d'); g.drawImage(img, 0, 0);
+                      return g.getImageData(0, 0, img.width, img.height).data; };
+  const pa = px(ia), pb = px(ib);
+  let differ = 0;
+  for (let k = 0; k < pa.length; k += 4) {
+    const d = Math.max(Math.abs(pa[k] - pb[k]), Math.abs(pa[k + 1] - pb[k + 1]),
+                       Math.abs(pa[k + 2] - pb[k + 2]));
+    if (d > 24) differ++;
+  }
+  return {size: [ia.width, ia.height], differ, total: pa.length / 4};
+}"""
+
+
+def _stack_shots(page, name: str) -> list[str]:
+    import base64
+
+    page.mouse.move(5, 5)  # no hover label, no mode bar
+    page.wait_for_timeout(400)
+    shots = []
+    for k, stack in enumerate(page.locator(".gaugelab-plot").all()):
+        png = stack.locator("xpath=..").screenshot(path=str(ART / f"{name}_{k}.png"))
+        shots.append("data:image/png;base64," + base64.b64encode(png).decode())
+    return shots
+
+
+def test_the_layered_landscape_looks_like_one_plot(lab_server, browser):
+    """front.js draws the contour in a plot underneath and the rest on top (front.py ``layered``):
+    the two must look like the single plot, before and after a slider step, and a zoom of the top
+    plot must carry the plot underneath with it."""
+    ART.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page()
+    page.set_default_timeout(60_000)
+    plog = lab.PageLog(page)
+    rel = None
+    try:
+        rel = _open(page, lab_server, LAYERS_CELL, "landscape_layers")
+        page.wait_for_function("document.querySelectorAll('.gaugelab-plot .main-svg').length >= 2")
+        assert page.locator(".gaugelab-plot-under").count() == 1  # only the first widget is layered
+        for step in ("start", "after_step"):
+            if step == "after_step":  # η one step right on both widgets: the top plot redraws
+                for j in (2, 6):
+                    page.locator(".widget-slider .noUi-handle").nth(j).focus()
+                    page.keyboard.press("ArrowRight")
+                page.wait_for_timeout(1500)
+            a, b = _stack_shots(page, f"layers_{step}")
+            diff = page.evaluate(DIFF_JS, [a, b])
+            assert "differ" in diff, diff  # same size
+            assert diff["differ"] <= 0.002 * diff["total"], (step, diff)
+        # a zoom of the top plot: the plot underneath follows
+        ranges = page.evaluate(
+            """async () => { const Plotly = await globalThis.__gaugelabPlotly;
+              const gd = document.querySelector('.gaugelab-plot');
+              await Plotly.relayout(gd, {'xaxis.range': [-1, 1], 'yaxis.range': [-0.5, 2]});
+              await new Promise(r => setTimeout(r, 500));
+              const under = document.querySelector('.gaugelab-plot-under');
+              return [gd._fullLayout.xaxis.range, under._fullLayout.xaxis.range,
+                      gd._fullLayout.yaxis.range, under._fullLayout.yaxis.range]; }"""
+        )
+        assert ranges[0] == ranges[1] and ranges[2] == ranges[3], ranges
+        assert ranges[0] != [-3, 3], ranges  # it did zoom
+    except Exception:
+        page.screenshot(path=str(ART / "layers_failure.png"))
+        raise
+    finally:
+        page.close()
+        if rel:
+            lab_server.shutdown_sessions(rel)
+    assert not plog.js_errors(), plog.js_errors()

@@ -7,6 +7,12 @@
 // flight; a newer state is asked for when the answer arrives). An update sets trace properties
 // ({index: {path: value}}) and layout properties ({path: value}) and the readout's HTML, or brings a
 // whole new figure; each is drawn by one Plotly.react.
+//
+// A figure with contour or heatmap traces is drawn as two plots, one over the other: those traces
+// (and their colorbars) in a plot underneath, redrawn only when they or the axes change, and every
+// other trace, the shapes, legend, title and tick labels in a transparent plot on top, the one a
+// control redraws. plotly recomputes every trace of a plot on any data change, and the contour
+// (marching squares, smoothing, colorbar) was half of each redraw of a landscape.
 
 const TOL = 1e-9;
 
@@ -81,13 +87,101 @@ function loadPlotly(model) {
   return p;
 }
 
+const AXIS = /^[xy]axis\d*$/;
+const isBase = (t) => !!t && (t.type === "contour" || t.type === "heatmap") && t.visible !== false;
+
+// The two-plot drawing (see the top of this file). `draw(data, layout, fresh)` draws the figure;
+// without contour/heatmap traces it is one Plotly.react of `plot`. With them, `plot` gets the same
+// traces with those hidden (trace indexes stay those of the figure) on a transparent background,
+// and a plot underneath gets only them; both with the margins plotly computed for the whole figure
+// (measured by one full draw of `plot` when `fresh`), so their plot areas coincide.
+function makeLayers(Plotly, stack, plot, config, enabled = true) {
+  let under = null, margin = null, baseKey = null;
+  const hidden = new WeakMap(); // a base trace -> its hidden copy (the same object while it lasts)
+  const hide = (t) => {
+    if (!hidden.has(t)) hidden.set(t, { ...t, visible: false });
+    return hidden.get(t);
+  };
+  const axes = (layout, f) =>
+    Object.fromEntries(Object.keys(layout).filter((k) => AXIS.test(k)).map((k) => [k, f(layout[k] || {})]));
+  const CLEAR = "rgba(0,0,0,0)";
+
+  // the student zoomed or panned the top plot: the plot underneath follows its axis ranges
+  function followRanges() {
+    if (!under || !under._fullLayout || !plot._fullLayout) return;
+    const upd = {};
+    for (const [k, a] of Object.entries(plot._fullLayout)) {
+      const b = under._fullLayout[k];
+      if (!AXIS.test(k) || !a || !b || !Array.isArray(a.range) || !Array.isArray(b.range)) continue;
+      if (a.range[0] !== b.range[0] || a.range[1] !== b.range[1]) upd[`${k}.range`] = [...a.range];
+    }
+    if (Object.keys(upd).length) Plotly.relayout(under, upd);
+  }
+  plot.on("plotly_relayout", followRanges);
+
+  async function draw(data, layout, fresh) {
+    const base = enabled ? data.filter(isBase) : [];
+    if (!base.length) {
+      if (under) purge();
+      return Plotly.react(plot, data, layout, config);
+    }
+    if (fresh || !margin) {
+      await Plotly.react(plot, data, layout, config); // the whole figure once: its margins
+      const sz = plot._fullLayout._size;
+      margin = { l: sz.l, r: sz.r, t: sz.t, b: sz.b, pad: 0, autoexpand: false };
+      baseKey = null;
+    }
+    if (!under) {
+      under = document.createElement("div");
+      under.className = "gaugelab-plot-under";
+      under.style.cssText = "position:absolute;left:0;top:0;z-index:0;pointer-events:none;";
+      stack.append(under);
+    }
+    const key = [...base, ...Object.values(axes(layout, (a) => a)), layout.width, layout.height,
+      layout.template, margin];
+    if (!baseKey || key.length !== baseKey.length || key.some((k, n) => k !== baseKey[n])) {
+      baseKey = key;
+      const hideLabels = (a) => ({ ...a, showticklabels: false, title: { text: "" } });
+      await Plotly.react(
+        under,
+        base,
+        { ...layout, margin, shapes: [], annotations: [], images: [], showlegend: false,
+          title: { text: "" }, ...axes(layout, hideLabels) },
+        { ...config, staticPlot: true },
+      );
+    }
+    const noGrid = (a) => ({ ...a, showgrid: false, zeroline: false });
+    await Plotly.react(
+      plot,
+      data.map((t) => (isBase(t) ? hide(t) : t)),
+      { ...layout, margin, paper_bgcolor: CLEAR, plot_bgcolor: CLEAR, ...axes(layout, noGrid) },
+      config,
+    );
+    followRanges();
+  }
+
+  function purge() {
+    if (!under) return;
+    Plotly.purge(under);
+    under.remove();
+    under = null;
+    baseKey = null;
+  }
+  return { draw, purge };
+}
+
 async function render({ model, el }) {
   const readout = document.createElement("div");
   readout.className = "gaugelab-readout";
   readout.style.minHeight = model.get("readout_min_height");
   const plot = document.createElement("div");
   plot.className = "gaugelab-plot";
-  el.append(readout, plot);
+  plot.style.position = "relative";
+  plot.style.zIndex = "1";
+  const stack = document.createElement("div");
+  stack.style.position = "relative";
+  stack.append(plot); // the plot underneath (if any) goes after it: the first plot is the live one
+  el.append(readout, stack);
   readout.innerHTML = model.get("readout");
 
   const Plotly = await loadPlotly(model);
@@ -99,6 +193,8 @@ async function render({ model, el }) {
   let data = decoded(fig.data);
   let layout = decoded(fig.layout);
   await Plotly.newPlot(plot, data, layout, config);
+  const layers = makeLayers(Plotly, stack, plot, config, model.get("layered"));
+  await layers.draw(data, layout, true);
 
   const controls = {};
   for (const [name, id] of Object.entries(model.get("controls"))) {
@@ -139,11 +235,13 @@ async function render({ model, el }) {
     o[keys[keys.length - 1]] = value;
   }
 
+  let fresh = false; // a whole new figure since the last draw (its margins are measured again)
   function draw(update, s) {
     drawn = s;
     if (update.figure) {
       data = decoded(update.figure.data);
       layout = decoded(update.figure.layout);
+      fresh = true;
     }
     data = [...data]; // a new array: plotly keeps the one it drew, react compares with it
     for (const [i, props] of Object.entries(update.traces || {})) {
@@ -177,7 +275,8 @@ async function render({ model, el }) {
       do {
         again = false;
         const r = text;
-        await Plotly.react(plot, data, layout, config);
+        await layers.draw(data, layout, fresh);
+        fresh = false;
         if (r !== undefined) readout.innerHTML = r;
       } while (again);
     } finally {
@@ -281,6 +380,7 @@ async function render({ model, el }) {
     for (const [m, f, ev] of listeners) m.off(ev, f);
     clearTimeout(watchdog);
     clearTimeout(pushTimer);
+    layers.purge();
     Plotly.purge(plot);
   };
 }

@@ -194,6 +194,9 @@ class FrontFigure(anywidget.AnyWidget):
     control_keys = traitlets.Dict().tag(sync=True)  # {name: "value" or "index"}: what the page reads
     readout = traitlets.Unicode("").tag(sync=True)
     readout_min_height = traitlets.Unicode("0").tag(sync=True)
+    #: contour/heatmap traces drawn once in a plot underneath, the rest redrawn on top (front.js);
+    #: False draws everything in one plot (the browser test compares the two)
+    layered = traitlets.Bool(True).tag(sync=True)
 
     def __init__(
         self,
