@@ -142,7 +142,7 @@ def main() -> None:
     ensemble_train([p.model(0)] * 2, x, y, lr=0.1, steps=2, backend="vmap")
 
     def ensemble(configs, backend):
-        models = experiments._models(p, configs)
+        models = experiments.initial_models(p, configs)
         lrs, lams = [c[3] for c in configs], [c[2] for c in configs]
         return ensemble_train(models, x, y, lr=lrs, lam=lams, backend=backend, **kw)
 
@@ -242,7 +242,7 @@ def main() -> None:
         )
 
     sub = all_configs[:: args.every]
-    models = experiments._models(p, sub)
+    models = experiments.initial_models(p, sub)
 
     def train_loop(configs):
         return [gl.train(m, x, y, lr=c[3], lam=c[2], optimizer="gd", **kw) for m, c in zip(models, configs)]

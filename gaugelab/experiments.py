@@ -257,6 +257,20 @@ def _initial_model(protocol: Protocol, key: tuple) -> nn.Module:
     return model
 
 
+def initial_models(protocol: Protocol, configs) -> list[nn.Module]:
+    """The initial network of each configuration (ρ0, seed, λ, η[, arm]) of ``configs``, in order;
+    configurations sharing (ρ0, seed, balanced or not) share one module (built once)."""
+    p = _check_protocol(protocol)
+    cache: dict[tuple, nn.Module] = {}
+    models = []
+    for k in (_key(c) for c in configs):
+        init = (k[0], k[1], len(k) == 5 and k[4] == "balanced_init")
+        if init not in cache:
+            cache[init] = _initial_model(p, k)
+        models.append(cache[init])
+    return models
+
+
 def run_configs(
     protocol: Protocol, configs, *, device=None, progress: bool = False, desc: str = "training"
 ) -> Runs:
@@ -266,13 +280,7 @@ def run_configs(
     if not unique:
         raise ValueError("configs: expected at least one configuration")
     data = p.dataset()
-    cache: dict[tuple, nn.Module] = {}
-    models = []
-    for k in unique:
-        init = (k[0], k[1], len(k) == 5 and k[4] == "balanced_init")
-        if init not in cache:
-            cache[init] = _initial_model(p, k)
-        models.append(cache[init])
+    models = initial_models(p, unique)
     kw = dict(
         lr=[k[3] for k in unique],
         lam=[k[2] for k in unique],
