@@ -27,7 +27,9 @@ last redraw (a backlog shows here); "changes" = the values the slider's readout 
 drag (a MutationObserver on it). The rate target applies to sliders whose drag (60 % of the track)
 can pass at least DRAG_RATE values (noUiSlider's range ÷ step); a slider with fewer values must draw
 each value it passed.
-"Ends on the final value": after the drag settles, the
+"Ends on the final value": once the drag has come to rest (settled, then a full second with
+nothing redrawn or rewritten: readouts that update on release, such as the orbit explorer's λ_max
+0.3 s after the input rests, have arrived; "at rest" = pointerup → that last change), the
 widget's fingerprint (hash of every plot's SVG geometry and texts and of the readout texts,
 probe.FP_JS) and the slider value are recorded; then one key step away and one back, each
 settled, set the same value the plain way; the drag passes if the value and the fingerprint are
@@ -244,6 +246,10 @@ def measure_slider_drag(page, i, j, seconds: float = 1.0, fraction: float = 0.6,
     )
     during = [t for t in r["after"] if t <= t_up - t_down]
     drag_ms = t_up - t_down
+    # readouts that update on release (λ_max once the input has rested 0.3 s, then a Lanczos run):
+    # the state the drag ends in is the one after a full second of quiet
+    rest = probe.settle(page, i, t_down, quiet_ms=1000, max_ms=30_000)
+    rest_ms = max([0.0, *rest["after"], *rest["readout"]]) - drag_ms
     fp_drag = probe.fingerprint(page, i)
     st = probe.slider_state(page, i, j)
     value_drag = (st["now"], st["readout"])
@@ -264,11 +270,12 @@ def measure_slider_drag(page, i, j, seconds: float = 1.0, fraction: float = 0.6,
         "values_in_drag": round(fraction * n_values) if n_values else None,
         "changes_per_s": round(1000 * changes / drag_ms, 1) if drag_ms > 0 else None,
         "tail_ms": round(max(r["after"]) - drag_ms, 1) if r["after"] else None,
+        "rest_ms": round(rest_ms, 1),
         "value_before": info["readout"],
         "value_end": value_drag[1],
         "moved": value_drag[1] != info["readout"],
         "ends_on_final": bool(value_key == value_drag and fp_key == fp_drag),
-        "timeout": r["timeout"],
+        "timeout": r["timeout"] or rest["timeout"],
     }
 
 
@@ -464,6 +471,8 @@ def _fmt_row(r: dict) -> str:
         notes.append(f"{r['timeouts']} not settled")
     if drag.get("tail_ms") is not None:
         notes.append(f"drag tail {drag['tail_ms']:.0f} ms")
+    if drag.get("rest_ms") is not None and drag["rest_ms"] > (drag.get("tail_ms") or 0) + 50:
+        notes.append(f"at rest {drag['rest_ms']:.0f} ms after release")
     if drag and not drag.get("moved"):
         notes.append("drag did not move the slider")
     if play:

@@ -36,18 +36,27 @@ toy.widget
 """
 
 GEOMETRY_JS = r"""() => {
-  const gd = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .js-plotly-plot');
+  // the widget's plots: the live one on top and, drawn in two layers, the one underneath; a
+  // trace's geometry is found by its uid (front.js gives trace k the uid "k", its stand-in on top
+  // and its copy underneath share it), so paths[k] and points[k] are those of figure trace k
+  const nb = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+  const gd = nb.querySelector('.js-plotly-plot');
   const sh = gd.querySelector('.shapelayer path').getBoundingClientRect();
   const shape = gd.layout.shapes[0];
-  const traces = [...gd.querySelectorAll('.scatterlayer .trace')];
   const log = gd._fullLayout[shape.xref.replace('x', 'xaxis')].type === 'log';
   const mid = (p, q) => log ? Math.sqrt(p * q) : (p + q) / 2;
+  const n = gd.data.length, paths = Array(n).fill(''), points = Array.from({length: n}, () => []);
+  for (const plot of gd.parentElement.querySelectorAll('.js-plotly-plot')) {
+    for (const t of plot.querySelectorAll('.scatterlayer .trace')) {
+      const k = Number(([...t.classList].find(c => /^trace\d+$/.test(c)) || 'trace-1').slice(5));
+      if (!(k >= 0 && k < n)) continue;
+      paths[k] += [...t.querySelectorAll('path.js-line')].map(p => p.getAttribute('d')).join('|');
+      points[k].push(...[...t.querySelectorAll('.point')].map(p => {
+          const r = p.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; }));
+    }
+  }
   return {cx: mid(shape.x0, shape.x1), cy: mid(shape.y0, shape.y1),
-          shape_px: [sh.x + sh.width / 2, sh.y + sh.height / 2],
-          paths: traces.map(t => [...t.querySelectorAll('path.js-line')]
-              .map(p => p.getAttribute('d')).join('|')),
-          points: traces.map(t => [...t.querySelectorAll('.point')].map(p => {
-              const r = p.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; }))};
+          shape_px: [sh.x + sh.width / 2, sh.y + sh.height / 2], paths, points};
 }"""
 
 
@@ -126,6 +135,7 @@ def test_drag_the_orbit_point(lab_server, browser):
         # snapped back onto the orbit ‖u‖·‖a‖ = ‖v_j‖, at the slider's s
         assert g1["cx"] * g1["cy"] == pytest.approx(v_norm, rel=1e-9)
         assert g1["cx"] == pytest.approx(g0["cx"] * math.exp(s), rel=1e-9)
+        assert g0["paths"][1] and g0["paths"][2]  # f before and after are drawn (underneath)
         assert g1["paths"][1] == g0["paths"][1] and g1["paths"][2] == g0["paths"][2]  # f panel fixed
         mx, my = g1["points"][7][0]
         assert math.dist(g1["shape_px"], (mx, my)) <= 1.5
@@ -165,8 +175,7 @@ def test_drag_the_landscape_start_point(lab_server, browser):
         g0 = page.evaluate(GEOMETRY_JS)
         a0, w0 = _slider_values(page)[:2]
         assert (g0["cx"], g0["cy"]) == pytest.approx((a0, w0), abs=1e-9)
-        # scatter traces only (the contour is trace 0 of the figure): the × is the last one,
-        # plain GD (figure trace 5) is number 4
+        # figure trace indexes (the contour is trace 0): the × is the last one, GD on L is 5
         assert math.dist(g0["shape_px"], g0["points"][-1][0]) <= 1.5  # the ring is on the × marker
         page.screenshot(path=str(ART / "landscape_before.png"))
         _drag(page, 70, 60)  # right and down: off the orbit a·w = 1
@@ -178,7 +187,7 @@ def test_drag_the_landscape_start_point(lab_server, browser):
         assert vals and vals[0] > a0 and vals[1] < w0, vals  # both sliders followed
         assert g1["cx"] * g1["cy"] == pytest.approx(a0 * w0, rel=1e-9)  # still on its orbit
         assert math.dist(g1["shape_px"], g1["points"][-1][0]) <= 1.5  # ring and × together
-        assert g1["paths"][4] != g0["paths"][4]  # the GD path starts from the new point
+        assert g1["paths"][5] != g0["paths"][5]  # the GD path starts from the new point
         # the keyboard still works on the η slider
         lr0 = _slider_values(page)[2]
         page.locator(".widget-slider .noUi-handle").nth(2).focus()
@@ -195,7 +204,9 @@ def test_drag_the_landscape_start_point(lab_server, browser):
     assert not plog.js_errors(), plog.js_errors()
 
 
-LAYERS_CELL = """
+LAYERS_CELLS = {
+    # two copies of one widget: drawn in two layers (the default) and in one plot (layered=False)
+    "landscape": """
 from IPython.display import display
 from gaugelab.widgets.landscape import LandscapeWidget
 layered = LandscapeWidget(a0=0.5, w0=2.0, lr=0.05, lam=0.5)
@@ -203,9 +214,26 @@ single = LandscapeWidget(a0=0.5, w0=2.0, lr=0.05, lam=0.5)
 single.front.layered = False
 display(layered.widget)
 display(single.widget)
-"""
+""",
+    "orbit": """
+from IPython.display import display
+import gaugelab as gl
+from gaugelab.widgets.orbit import OrbitExplorer
+data = gl.toy_regression(seed=0)
+run = gl.train(gl.two_layer(1, 8, 1, seed=0), data.x_train, data.y_train, steps=300, lr=0.05)
+layered = OrbitExplorer(run.model, data.x_train, data.y_train, profile_points=7)
+single = OrbitExplorer(run.model, data.x_train, data.y_train, profile_points=7)
+single.front.layered = False
+display(layered.widget)
+display(single.widget)
+""",
+}
+# per case: the slider (page-wide index) stepped on each widget; a legend entry clicked on both
+LAYERS_STEP = {"landscape": (2, 6), "orbit": (0, 1)}
+LAYERS_LEGEND = {"landscape": "minima a·w = y", "orbit": "f before"}  # large: many pixels
 
 # pixels of two PNG screenshots (data URLs) whose largest channel difference exceeds 24 of 255
+# (the outermost row and column on each side not compared: the element's box rounds to pixels)
 DIFF_JS = r"""async ([a, b]) => {
   const load = src => new Promise((ok, bad) => { const i = new Image(); i.onload = () => ok(i);
                                                   i.onerror = bad; i.src = src; });
@@ -215,9 +243,11 @@ DIFF_JS = r"""async ([a, b]) => {
   const px = img => { const c = document.createElement('canvas'); c.width = img.width; c.height = img.height;
                       const g = c.getContext('2d'); g.drawImage(img, 0, 0);
                       return g.getImageData(0, 0, img.width, img.height).data; };
-  const pa = px(ia), pb = px(ib);
+  const pa = px(ia), pb = px(ib), w = ia.width, h = ia.height;
   let differ = 0;
   for (let k = 0; k < pa.length; k += 4) {
+    const x = (k / 4) % w, y = Math.floor(k / 4 / w);
+    if (x === 0 || y === 0 || x === w - 1 || y === h - 1) continue; // the element's 1-px frame
     const d = Math.max(Math.abs(pa[k] - pb[k]), Math.abs(pa[k + 1] - pb[k + 1]),
                        Math.abs(pa[k + 2] - pb[k + 2]));
     if (d > 24) differ++;
@@ -230,51 +260,93 @@ def _stack_shots(page, name: str) -> list[str]:
     import base64
 
     page.mouse.move(5, 5)  # no hover label, no mode bar
+    # JupyterLab's cell toolbar floats over the top right of an active cell's first output
+    page.add_style_tag(content=".jp-cell-toolbar { display: none !important; }")
     page.wait_for_timeout(400)
     shots = []
     for k, stack in enumerate(page.locator(".gaugelab-plot").all()):
+        # in the middle of the window: nothing of JupyterLab's (toolbars) over it
+        stack.evaluate("e => e.parentElement.scrollIntoView({block: 'center'})")
+        page.wait_for_timeout(200)
         png = stack.locator("xpath=..").screenshot(path=str(ART / f"{name}_{k}.png"))
         shots.append("data:image/png;base64," + base64.b64encode(png).decode())
     return shots
 
 
-def test_the_layered_landscape_looks_like_one_plot(lab_server, browser):
-    """front.js draws the contour in a plot underneath and the rest on top (front.py ``layered``):
-    the two must look like the single plot, before and after a slider step, and a zoom of the top
-    plot must carry the plot underneath with it."""
+RANGES_JS = r"""async ([upd]) => {
+  // a relayout of each widget's live plot (as a zoom or a double-click does); the ranges then
+  const Plotly = await globalThis.__gaugelabPlotly;
+  const [top, single] = document.querySelectorAll('.gaugelab-plot');
+  await Plotly.relayout(top, upd);
+  await Plotly.relayout(single, upd);
+  await new Promise(r => setTimeout(r, 500));
+  const under = document.querySelector('.gaugelab-plot-under');
+  const rng = (gd) => Object.fromEntries(Object.entries(gd._fullLayout)
+      .filter(([k, a]) => /^[xy]axis\d*$/.test(k) && a && a.range).map(([k, a]) => [k, a.range]));
+  return {top: rng(top), under: rng(under), single: rng(single)};
+}"""
+
+
+def _legend_click(page, k: int, name: str) -> None:
+    """Click the legend entry ``name`` of widget ``k``'s live plot (plotly's legend toggle)."""
+    item = page.locator(".gaugelab-plot").nth(k).locator(".legend .traces", has_text=name).first
+    item.locator(".legendtoggle").click()
+
+
+@pytest.mark.parametrize("case", ["landscape", "orbit"])
+def test_the_layered_figure_looks_like_one_plot(lab_server, browser, case):
+    """front.js draws contours and the traces no control moves (with the axes) in a plot
+    underneath and the rest on top (front.py ``layered``, ``under_traces``): the two must look like
+    the single plot, before and after a slider step and after a legend click; a zoom and an
+    autoscale of the top plot must carry the plot underneath, at the single plot's ranges."""
     ART.mkdir(parents=True, exist_ok=True)
     page = browser.new_page()
     page.set_default_timeout(60_000)
     plog = lab.PageLog(page)
     rel = None
     try:
-        rel = _open(page, lab_server, LAYERS_CELL, "landscape_layers")
+        rel = _open(page, lab_server, LAYERS_CELLS[case], f"{case}_layers")
         page.wait_for_function("document.querySelectorAll('.gaugelab-plot .main-svg').length >= 2")
         assert page.locator(".gaugelab-plot-under").count() == 1  # only the first widget is layered
-        for step in ("start", "after_step"):
-            if step == "after_step":  # η one step right on both widgets: the top plot redraws
-                for j in (2, 6):
+        for step in ("start", "after_step", "after_legend", "after_legend_step"):
+            if step == "after_step":  # one key step on both widgets: the top plot redraws
+                for j in LAYERS_STEP[case]:
                     page.locator(".widget-slider .noUi-handle").nth(j).focus()
                     page.keyboard.press("ArrowRight")
                 page.wait_for_timeout(1500)
-            a, b = _stack_shots(page, f"layers_{step}")
+            if step == "after_legend":  # hide a trace (underneath in the layered one)
+                for k in (0, 1):
+                    _legend_click(page, k, LAYERS_LEGEND[case])
+                page.wait_for_timeout(800)
+            if step == "after_legend_step":  # it stays hidden: one step back
+                for j in LAYERS_STEP[case]:
+                    page.locator(".widget-slider .noUi-handle").nth(j).focus()
+                    page.keyboard.press("ArrowLeft")
+                page.wait_for_timeout(1500)
+            a, b = _stack_shots(page, f"{case}_layers_{step}")
             diff = page.evaluate(DIFF_JS, [a, b])
             assert "differ" in diff, diff  # same size
             assert diff["differ"] <= 0.002 * diff["total"], (step, diff)
+        # the legend click hid the trace: the shots after it differ from those before it
+        before = (ART / f"{case}_layers_start_0.png").read_bytes()
+        assert (ART / f"{case}_layers_after_legend_0.png").read_bytes() != before
         # a zoom of the top plot: the plot underneath follows
-        ranges = page.evaluate(
-            """async () => { const Plotly = await globalThis.__gaugelabPlotly;
-              const gd = document.querySelector('.gaugelab-plot');
-              await Plotly.relayout(gd, {'xaxis.range': [-1, 1], 'yaxis.range': [-0.5, 2]});
-              await new Promise(r => setTimeout(r, 500));
-              const under = document.querySelector('.gaugelab-plot-under');
-              return [gd._fullLayout.xaxis.range, under._fullLayout.xaxis.range,
-                      gd._fullLayout.yaxis.range, under._fullLayout.yaxis.range]; }"""
-        )
-        assert ranges[0] == ranges[1] and ranges[2] == ranges[3], ranges
-        assert ranges[0] != [-3, 3], ranges  # it did zoom
+        r = page.evaluate(RANGES_JS, [{"xaxis.range": [-1, 1], "yaxis.range": [-0.5, 2]}])
+        assert r["top"]["xaxis"] == r["under"]["xaxis"] == [-1, 1], r
+        assert r["top"]["yaxis"] == r["under"]["yaxis"] == [-0.5, 2], r
+        # an autoscale: done underneath, the top takes it. The orbit explorer's moving traces lie
+        # within its static ones: as the single plot. The landscape's GD paths may leave the
+        # contour's square: the layered one fits the contour (front.js), the single plot all traces
+        r = page.evaluate(RANGES_JS, [{"xaxis.autorange": True, "yaxis.autorange": True}])
+        for ax in ("xaxis", "yaxis"):
+            assert r["top"][ax] == r["under"][ax], (ax, r)
+            if case == "orbit":
+                assert r["top"][ax] == pytest.approx(r["single"][ax], rel=1e-6, abs=1e-9), (ax, r)
+            else:
+                assert r["top"][ax] == pytest.approx([-3, 3], abs=1e-9), (ax, r)  # the contour's grid
+        assert r["top"]["xaxis"] != [-1, 1], r
     except Exception:
-        page.screenshot(path=str(ART / "layers_failure.png"))
+        page.screenshot(path=str(ART / f"{case}_layers_failure.png"))
         raise
     finally:
         page.close()

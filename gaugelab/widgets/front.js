@@ -8,11 +8,13 @@
 // ({index: {path: value}}) and layout properties ({path: value}) and the readout's HTML, or brings a
 // whole new figure; each is drawn by one Plotly.react.
 //
-// A figure with contour or heatmap traces is drawn as two plots, one over the other: those traces
-// (and their colorbars) in a plot underneath, redrawn only when they or the axes change, and every
-// other trace, the shapes, legend, title and tick labels in a transparent plot on top, the one a
-// control redraws. plotly recomputes every trace of a plot on any data change, and the contour
-// (marching squares, smoothing, colorbar) was half of each redraw of a landscape.
+// A figure with contour or heatmap traces, or with traces the app names as never moved by its
+// controls (front.py `under_traces`), is drawn as two plots, one over the other: those traces, the
+// axes and the subplot titles in a plot underneath, redrawn only when one of them changes, and the
+// traces that move, the shapes, legend and title in a transparent plot on top, the one a control
+// redraws (see makeLayers). plotly recomputes every trace and redraws every axis of a plot on any
+// data change: the contour (marching squares, smoothing, colorbar) was half of each redraw of a
+// landscape; in the orbit explorer the axes, subplot titles and static traces were two thirds.
 
 const TOL = 1e-9;
 
@@ -88,45 +90,105 @@ function loadPlotly(model) {
 }
 
 const AXIS = /^[xy]axis\d*$/;
-const isBase = (t) => !!t && (t.type === "contour" || t.type === "heatmap") && t.visible !== false;
+const isContour = (t) => !!t && (t.type === "contour" || t.type === "heatmap");
 
-// The two-plot drawing (see the top of this file). `draw(data, layout, fresh)` draws the figure;
-// without contour/heatmap traces it is one Plotly.react of `plot`. With them, `plot` gets the same
-// traces with those hidden (trace indexes stay those of the figure) on a transparent background,
-// and a plot underneath gets only them; both with the margins plotly computed for the whole figure
-// (measured by one full draw of `plot` when `fresh`), so their plot areas coincide.
-function makeLayers(Plotly, stack, plot, config, enabled = true) {
-  let under = null, margin = null, baseKey = null;
-  const hidden = new WeakMap(); // a base trace -> its hidden copy (the same object while it lasts)
-  const hide = (t) => {
-    if (!hidden.has(t)) hidden.set(t, { ...t, visible: false });
-    return hidden.get(t);
+// every trace gets a uid (its index, unless it has one): react matches traces by it, and a trace
+// drawn underneath and its stand-in on top share it (the browser tests find a trace by it)
+const withUids = (data) => data.map((t, i) => (t.uid === undefined ? { ...t, uid: String(i) } : t));
+
+// The two-plot drawing (see the top of this file). `draw(data, layout, fresh)` draws the figure.
+// Traces drawn underneath: contour/heatmap traces, and those whose index is in `underIdx` (the
+// traces the controls never move). Without any, one Plotly.react of `plot`. With them:
+// - underneath (pointer-events none, static): those traces, the axes (ticks, grid, axis titles),
+//   the annotations (subplot titles) and the backgrounds; redrawn only when one of them changes;
+// - on top (`plot`, transparent, the one a control redraws and the student touches): the other
+//   traces, a stand-in for each trace underneath (no points: its legend entry; a contour's is
+//   hidden), shapes, legend, title; its axes drawn invisible at the ranges the plot underneath has
+//   (an autoranged axis, and an autoscale, fit the traces underneath: the traces on top should lie
+//   within them; a landscape's autoscale shows the contour's square, where a GD path may leave it).
+// Both have the margins plotly computed for the whole figure (one full draw of `plot` when
+// `fresh`), so their plot areas coincide. A zoom, pan or autoscale of the top plot is done by the
+// plot underneath, whose ranges the top plot then takes; a legend click on a stand-in shows or
+// hides the trace underneath.
+function makeLayers(Plotly, stack, plot, config, enabled = true, underIdx = []) {
+  let under = null, margin = null, baseKey = null, last = null;
+  const underSet = new Set(underIdx);
+  const isUnder = (t, i) => enabled && !!t && t.visible !== false && (isContour(t) || underSet.has(i));
+  const shown = new Map(); // trace index -> the visibility the student chose in the legend
+  const cache = new WeakMap(); // a trace -> {v, copy, standIn} (its versions), while it lasts
+  const versions = (t, i) => {
+    const v = shown.has(i) ? shown.get(i) : t.visible;
+    let c = cache.get(t);
+    if (!c || c.v !== v) {
+      const copy = v === t.visible ? t : { ...t, visible: v };
+      const standIn = isContour(t) ? { ...t, visible: false } : { ...copy, x: [null], y: [null] };
+      c = { v, copy, standIn };
+      cache.set(t, c);
+    }
+    return c;
   };
   const axes = (layout, f) =>
-    Object.fromEntries(Object.keys(layout).filter((k) => AXIS.test(k)).map((k) => [k, f(layout[k] || {})]));
+    Object.fromEntries(Object.keys(layout).filter((k) => AXIS.test(k)).map((k) => [k, f(layout[k] || {}, k)]));
   const CLEAR = "rgba(0,0,0,0)";
 
-  // the student zoomed or panned the top plot: the plot underneath follows its axis ranges
-  function followRanges() {
-    if (!under || !under._fullLayout || !plot._fullLayout) return;
-    const upd = {};
-    for (const [k, a] of Object.entries(plot._fullLayout)) {
-      const b = under._fullLayout[k];
-      if (!AXIS.test(k) || !a || !b || !Array.isArray(a.range) || !Array.isArray(b.range)) continue;
-      if (a.range[0] !== b.range[0] || a.range[1] !== b.range[1]) upd[`${k}.range`] = [...a.range];
-    }
-    if (Object.keys(upd).length) Plotly.relayout(under, upd);
+  // the mode bar's colours plotly derives from the background (the top plot's is transparent)
+  const modebarOf = (gd) => {
+    const m = gd._fullLayout.modebar || {};
+    return { bgcolor: m.bgcolor, color: m.color, activecolor: m.activecolor };
+  };
+  // the ranges of the plot underneath onto the top plot's invisible axes
+  function rangesFrom(gd) {
+    const out = {};
+    for (const [k, a] of Object.entries(gd._fullLayout)) if (AXIS.test(k) && a && Array.isArray(a.range)) out[k] = [...a.range];
+    return out;
   }
-  plot.on("plotly_relayout", followRanges);
+  // the student zoomed, panned or autoscaled the top plot: the plot underneath does it (it holds
+  // the traces an autorange must cover), the top plot takes its ranges
+  let following = false;
+  async function follow(ev) {
+    if (!under || !under._fullLayout || following) return;
+    const upd = {};
+    for (const [k, v] of Object.entries(ev || {})) {
+      const m = /^([xy]axis\d*)\.(autorange|range(\[[01]\])?)$/.exec(k);
+      if (m) upd[k] = v;
+    }
+    if (!Object.keys(upd).length) return;
+    following = true;
+    try {
+      await Plotly.relayout(under, upd);
+      const top = {};
+      for (const [k, r] of Object.entries(rangesFrom(under))) {
+        const a = plot._fullLayout[k];
+        if (a && (a.range[0] !== r[0] || a.range[1] !== r[1])) top[`${k}.range`] = r;
+      }
+      if (Object.keys(top).length) await Plotly.relayout(plot, top);
+    } finally {
+      following = false;
+    }
+  }
+  plot.on("plotly_relayout", follow);
+  // a legend click: remember the visibility (the next redraw keeps it), show it underneath too
+  plot.on("plotly_restyle", (ev) => {
+    if (!last || !Array.isArray(ev) || !ev[0] || !("visible" in ev[0])) return;
+    const vals = ev[0].visible;
+    let below = false;
+    (ev[1] || []).forEach((i, n) => {
+      shown.set(i, Array.isArray(vals) ? vals[n % vals.length] : vals);
+      below = below || isUnder(last.data[i], i);
+    });
+    if (below) draw(last.data, last.layout, false);
+  });
 
   async function draw(data, layout, fresh) {
-    const base = enabled ? data.filter(isBase) : [];
-    if (!base.length) {
+    last = { data, layout };
+    if (fresh) shown.clear();
+    const all = data.map((t, i) => versions(t, i));
+    if (!data.some(isUnder)) {
       if (under) purge();
-      return Plotly.react(plot, data, layout, config);
+      return Plotly.react(plot, all.map((c) => c.copy), layout, config);
     }
     if (fresh || !margin) {
-      await Plotly.react(plot, data, layout, config); // the whole figure once: its margins
+      await Plotly.react(plot, all.map((c) => c.copy), layout, config); // the whole figure once: its margins
       const sz = plot._fullLayout._size;
       margin = { l: sz.l, r: sz.r, t: sz.t, b: sz.b, pad: 0, autoexpand: false };
       baseKey = null;
@@ -137,27 +199,35 @@ function makeLayers(Plotly, stack, plot, config, enabled = true) {
       under.style.cssText = "position:absolute;left:0;top:0;z-index:0;pointer-events:none;";
       stack.append(under);
     }
-    const key = [...base, ...Object.values(axes(layout, (a) => a)), layout.width, layout.height,
-      layout.template, margin];
+    const below = data.map((t, i) => isUnder(t, i));
+    const base = all.filter((_c, i) => below[i]).map((c) => c.copy);
+    // everything underneath depends on: its traces, the axes, annotations, size, template, margins
+    const key = [...base, ...Object.values(axes(layout, (a) => a)), layout.annotations, layout.width,
+      layout.height, layout.template, layout.paper_bgcolor, layout.plot_bgcolor, margin];
     if (!baseKey || key.length !== baseKey.length || key.some((k, n) => k !== baseKey[n])) {
       baseKey = key;
-      const hideLabels = (a) => ({ ...a, showticklabels: false, title: { text: "" } });
       await Plotly.react(
         under,
         base,
-        { ...layout, margin, shapes: [], annotations: [], images: [], showlegend: false,
-          title: { text: "" }, ...axes(layout, hideLabels) },
+        { ...layout, margin, shapes: [], images: [], showlegend: false, title: { text: "" },
+          width: layout.width ?? plot._fullLayout.width, height: layout.height ?? plot._fullLayout.height },
         { ...config, staticPlot: true },
       );
     }
-    const noGrid = (a) => ({ ...a, showgrid: false, zeroline: false });
+    // the top plot's axes: invisible, at the ranges of the plot underneath (every axis it has)
+    const ranges = rangesFrom(under);
+    const invisible = Object.fromEntries(Object.entries(ranges).map(([k, r]) => [k, {
+      ...(layout[k] || {}), range: r, autorange: false, showticklabels: false, ticks: "",
+      showgrid: false, zeroline: false, showline: false, title: { text: "" },
+    }]));
     await Plotly.react(
       plot,
-      data.map((t) => (isBase(t) ? hide(t) : t)),
-      { ...layout, margin, paper_bgcolor: CLEAR, plot_bgcolor: CLEAR, ...axes(layout, noGrid) },
+      all.map((c, i) => (below[i] ? c.standIn : c.copy)),
+      { ...layout, margin, annotations: [], paper_bgcolor: CLEAR, plot_bgcolor: CLEAR,
+        width: layout.width ?? plot._fullLayout.width, height: layout.height ?? plot._fullLayout.height,
+        modebar: { ...modebarOf(under), ...(layout.modebar || {}) }, ...invisible },
       config,
     );
-    followRanges();
   }
 
   function purge() {
@@ -190,10 +260,10 @@ async function render({ model, el }) {
   // our own copy of the figure (arrays decoded once): an update sets trace/layout properties (copy
   // on write: new objects along the path, new arrays from the JSON), then one Plotly.react draws
   // it; react sees by identity which arrays changed
-  let data = decoded(fig.data);
+  let data = withUids(decoded(fig.data));
   let layout = decoded(fig.layout);
   await Plotly.newPlot(plot, data, layout, config);
-  const layers = makeLayers(Plotly, stack, plot, config, model.get("layered"));
+  const layers = makeLayers(Plotly, stack, plot, config, model.get("layered"), model.get("under_traces"));
   await layers.draw(data, layout, true);
 
   const controls = {};
@@ -239,7 +309,7 @@ async function render({ model, el }) {
   function draw(update, s) {
     drawn = s;
     if (update.figure) {
-      data = decoded(update.figure.data);
+      data = withUids(decoded(update.figure.data));
       layout = decoded(update.figure.layout);
       fresh = true;
     }
@@ -340,6 +410,7 @@ async function render({ model, el }) {
   model.on("msg:custom", onMsg);
   // for tests and benchmarks: what the page believes it shows
   plot.gaugelabState = () => ({ drawn, asked, state: state(), served_by_page: servedByPage, busy });
+  plot.gaugelabControls = controls;
   const onTables = () => {
     tables = JSON.parse(model.get("tables_json"));
     show();

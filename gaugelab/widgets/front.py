@@ -194,9 +194,13 @@ class FrontFigure(anywidget.AnyWidget):
     control_keys = traitlets.Dict().tag(sync=True)  # {name: "value" or "index"}: what the page reads
     readout = traitlets.Unicode("").tag(sync=True)
     readout_min_height = traitlets.Unicode("0").tag(sync=True)
-    #: contour/heatmap traces drawn once in a plot underneath, the rest redrawn on top (front.js);
-    #: False draws everything in one plot (the browser test compares the two)
+    #: contour/heatmap traces and the traces listed in ``under_traces`` (indexes of traces no
+    #: control moves) are drawn with the axes in a plot underneath, redrawn only when they change;
+    #: the rest on top, the plot a control redraws (front.js ``makeLayers``). False draws everything
+    #: in one plot (the browser test compares the two). A trace on top must lie within the range
+    #: the traces underneath give an autoranged axis (the top plot takes that range).
     layered = traitlets.Bool(True).tag(sync=True)
+    under_traces = traitlets.List(traitlets.Int()).tag(sync=True)
 
     def __init__(
         self,
@@ -207,6 +211,7 @@ class FrontFigure(anywidget.AnyWidget):
         readout_min_height: str = "0",
         on_shape: Callable[[dict], None] | None = None,
         config: Mapping | None = None,
+        under_traces=(),
     ):
         if not callable(serve):
             raise ValueError(f"serve: expected a callable taking a state dict, got {serve!r}")
@@ -216,7 +221,14 @@ class FrontFigure(anywidget.AnyWidget):
         figure = fig.to_plotly_json()
         if config:
             figure["config"] = dict(config)
+        under = sorted(set(under_traces))
+        if any(isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < len(fig.data) for i in under):
+            raise ValueError(
+                f"under_traces: expected indexes of traces of the figure (0 to {len(fig.data) - 1}), "
+                f"got {list(under_traces)!r}"
+            )
         super().__init__(
+            under_traces=under,
             figure=figure,
             figure_state=self._page_state(controls),
             controls={name: w.model_id for name, w in controls.items()},

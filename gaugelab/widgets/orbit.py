@@ -812,6 +812,9 @@ class OrbitExplorer:
             readout_min_height="1.4em" if self.compact else "14.5em",
             on_shape=self._on_shape,
             config=FIG_CONFIG,
+            # everything but the point and the profile markers stays put while s moves: drawn
+            # underneath, once per neuron (and when λ_max arrives)
+            under_traces=[i for i in range(len(self._fig.data)) if i not in (T_NOW, T_MARKERS)],
         )
         self.tables_idle = WhenIdle(self._tables_work, delay=0.1)
         self.lambda_idle = WhenIdle(self._lambda_work, delay=lambda_delay)
