@@ -111,7 +111,7 @@ const withUids = (data) => data.map((t, i) => (t.uid === undefined ? { ...t, uid
 // plot underneath, whose ranges the top plot then takes; a legend click on a stand-in shows or
 // hides the trace underneath.
 function makeLayers(Plotly, stack, plot, config, enabled = true, underIdx = []) {
-  let under = null, margin = null, baseKey = null, last = null;
+  let under = null, margin = null, baseKey = null, baseKeyText = "", last = null;
   const underSet = new Set(underIdx);
   const isUnder = (t, i) => enabled && !!t && t.visible !== false && (isContour(t) || underSet.has(i));
   const shown = new Map(); // trace index -> the visibility the student chose in the legend
@@ -204,8 +204,13 @@ function makeLayers(Plotly, stack, plot, config, enabled = true, underIdx = []) 
     // everything underneath depends on: its traces, the axes, annotations, size, template, margins
     const key = [...base, ...Object.values(axes(layout, (a) => a)), layout.annotations, layout.width,
       layout.height, layout.template, layout.paper_bgcolor, layout.plot_bgcolor, margin];
-    if (!baseKey || key.length !== baseKey.length || key.some((k, n) => k !== baseKey[n])) {
+    // (new objects of equal content, e.g. a whole update for the neuron already shown, do not
+    // redraw it: compared by identity first, then by value)
+    const same = baseKey && key.length === baseKey.length &&
+      (key.every((k, n) => k === baseKey[n]) || JSON.stringify(key) === baseKeyText);
+    if (!same) {
       baseKey = key;
+      baseKeyText = JSON.stringify(key);
       await Plotly.react(
         under,
         base,
@@ -213,6 +218,8 @@ function makeLayers(Plotly, stack, plot, config, enabled = true, underIdx = []) 
           width: layout.width ?? plot._fullLayout.width, height: layout.height ?? plot._fullLayout.height },
         { ...config, staticPlot: true },
       );
+    } else {
+      baseKey = key;
     }
     // the top plot's axes: invisible, at the ranges of the plot underneath (every axis it has)
     const ranges = rangesFrom(under);
