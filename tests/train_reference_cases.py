@@ -1,10 +1,6 @@
-"""The configurations of ``gl.train`` whose outputs are frozen in ``tests/data/train_reference.pt``.
-
-``tests/data/make_train_reference.py`` ran each case with the implementation of ``gaugelab.train`` as
-it was before its per-step bookkeeping was cut (commit 21a06eb) and saved every output;
-``tests/test_train_reference.py`` runs the same cases with today's code and asks for bit-identical
-results. Changing a case means the reference must be regenerated from that old implementation
-(``git show 21a06eb:gaugelab/train.py``).
+"""The configurations on which ``gl.train`` must give bit for bit the outputs of its implementation
+before its per-step bookkeeping was cut (commit 21a06eb, kept as ``tests/train_before_21a06eb.py``);
+``tests/test_train_reference.py`` runs both here and compares. ``outputs`` is what is compared.
 """
 
 from __future__ import annotations
