@@ -156,3 +156,13 @@ def test_bad_arguments_are_named():
         front.FrontFigure(go.Figure(), {"s": s}, serve=None)
     with pytest.raises(ValueError, match=r"^controls:"):
         front.FrontFigure(go.Figure(), {"s": 3.0}, serve=lambda st: {})
+
+
+def test_under_traces_are_checked_and_sent_sorted():
+    s = widgets.FloatSlider()
+    fig = go.Figure([go.Scatter(x=[0], y=[0]), go.Scatter(x=[1], y=[1])])
+    for bad in ([2], [-1], [True], ["0"]):
+        with pytest.raises(ValueError, match=r"^under_traces:"):
+            front.FrontFigure(fig, {"s": s}, serve=lambda st: {}, under_traces=bad)
+    ff = front.FrontFigure(fig, {"s": s}, serve=lambda st: {}, under_traces=[1, 0, 1])
+    assert ff.under_traces == [0, 1]

@@ -127,8 +127,6 @@ function makeLayers(Plotly, stack, plot, config, enabled = true, underIdx = []) 
     }
     return c;
   };
-  const axes = (layout, f) =>
-    Object.fromEntries(Object.keys(layout).filter((k) => AXIS.test(k)).map((k) => [k, f(layout[k] || {}, k)]));
   const CLEAR = "rgba(0,0,0,0)";
 
   // the mode bar's colours plotly derives from the background (the top plot's is transparent)
@@ -149,8 +147,7 @@ function makeLayers(Plotly, stack, plot, config, enabled = true, underIdx = []) 
     if (!under || !under._fullLayout || following) return;
     const upd = {};
     for (const [k, v] of Object.entries(ev || {})) {
-      const m = /^([xy]axis\d*)\.(autorange|range(\[[01]\])?)$/.exec(k);
-      if (m) upd[k] = v;
+      if (/^[xy]axis\d*\.(autorange|range(\[[01]\])?)$/.test(k)) upd[k] = v;
     }
     if (!Object.keys(upd).length) return;
     following = true;
@@ -202,8 +199,11 @@ function makeLayers(Plotly, stack, plot, config, enabled = true, underIdx = []) 
     const below = data.map((t, i) => isUnder(t, i));
     const base = all.filter((_c, i) => below[i]).map((c) => c.copy);
     // everything underneath depends on: its traces, the axes, annotations, size, template, margins
-    const key = [...base, ...Object.values(axes(layout, (a) => a)), layout.annotations, layout.width,
-      layout.height, layout.template, layout.paper_bgcolor, layout.plot_bgcolor, margin];
+    const key = [...base, ...Object.keys(layout).filter((k) => AXIS.test(k)).map((k) => layout[k]),
+      layout.annotations, layout.width, layout.height, layout.template, layout.paper_bgcolor,
+      layout.plot_bgcolor, margin];
+    // both plots get the size the whole figure was drawn at (plotly fills in a missing width)
+    const size = { width: layout.width ?? plot._fullLayout.width, height: layout.height ?? plot._fullLayout.height };
     // (new objects of equal content, e.g. a whole update for the neuron already shown, do not
     // redraw it: compared by identity first, then by value)
     const same = baseKey && key.length === baseKey.length &&
@@ -214,8 +214,7 @@ function makeLayers(Plotly, stack, plot, config, enabled = true, underIdx = []) 
       await Plotly.react(
         under,
         base,
-        { ...layout, margin, shapes: [], images: [], showlegend: false, title: { text: "" },
-          width: layout.width ?? plot._fullLayout.width, height: layout.height ?? plot._fullLayout.height },
+        { ...layout, ...size, margin, shapes: [], images: [], showlegend: false, title: { text: "" } },
         { ...config, staticPlot: true },
       );
     } else {
@@ -230,8 +229,7 @@ function makeLayers(Plotly, stack, plot, config, enabled = true, underIdx = []) 
     await Plotly.react(
       plot,
       all.map((c, i) => (below[i] ? c.standIn : c.copy)),
-      { ...layout, margin, annotations: [], paper_bgcolor: CLEAR, plot_bgcolor: CLEAR,
-        width: layout.width ?? plot._fullLayout.width, height: layout.height ?? plot._fullLayout.height,
+      { ...layout, ...size, margin, annotations: [], paper_bgcolor: CLEAR, plot_bgcolor: CLEAR,
         modebar: { ...modebarOf(under), ...(layout.modebar || {}) }, ...invisible },
       config,
     );
@@ -417,7 +415,6 @@ async function render({ model, el }) {
   model.on("msg:custom", onMsg);
   // for tests and benchmarks: what the page believes it shows
   plot.gaugelabState = () => ({ drawn, asked, state: state(), served_by_page: servedByPage, busy });
-  plot.gaugelabControls = controls;
   const onTables = () => {
     tables = JSON.parse(model.get("tables_json"));
     show();

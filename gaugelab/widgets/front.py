@@ -221,14 +221,14 @@ class FrontFigure(anywidget.AnyWidget):
         figure = fig.to_plotly_json()
         if config:
             figure["config"] = dict(config)
-        under = sorted(set(under_traces))
+        under = list(under_traces)
         if any(isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < len(fig.data) for i in under):
             raise ValueError(
                 f"under_traces: expected indexes of traces of the figure (0 to {len(fig.data) - 1}), "
-                f"got {list(under_traces)!r}"
+                f"got {under!r}"
             )
         super().__init__(
-            under_traces=under,
+            under_traces=sorted(set(under)),
             figure=figure,
             figure_state=self._page_state(controls),
             controls={name: w.model_id for name, w in controls.items()},
